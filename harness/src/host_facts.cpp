@@ -1,0 +1,73 @@
+#include "host_facts.hpp"
+
+#include <sys/resource.h>
+#include <sys/utsname.h>
+
+#include <fstream>
+#include <thread>
+
+#ifdef __clang__
+#define PIPEBENCH_COMPILER "clang " __clang_version__
+#else
+#define PIPEBENCH_COMPILER "g++ " __VERSION__
+#endif
+#ifndef PIPEBENCH_BUILD_TYPE
+#define PIPEBENCH_BUILD_TYPE "unknown"
+#endif
+
+namespace harness {
+namespace {
+
+std::string first_line(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!std::getline(in, line)) return "unknown";
+  return line;
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  }
+  return "unknown";
+}
+
+std::string kernel() {
+  utsname u{};
+  if (::uname(&u) != 0) return "unknown";
+  return std::string(u.sysname) + " " + u.release + " " + u.machine;
+}
+
+std::string limit(int resource) {
+  rlimit l{};
+  if (::getrlimit(resource, &l) != 0) return "unknown";
+  auto text = [](rlim_t v) {
+    return v == RLIM_INFINITY ? std::string("unlimited") : std::to_string(v);
+  };
+  return text(l.rlim_cur) + " (hard " + text(l.rlim_max) + ")";
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> host_facts() {
+  return {
+      {"host_kernel", kernel()},
+      {"host_cpu_model", cpu_model()},
+      {"host_cores", std::to_string(std::thread::hardware_concurrency())},
+      {"host_pipe_max_size", first_line("/proc/sys/fs/pipe-max-size")},
+      {"host_pipe_user_pages_soft", first_line("/proc/sys/fs/pipe-user-pages-soft")},
+      {"host_mqueue_msg_max", first_line("/proc/sys/fs/mqueue/msg_max")},
+      {"host_mqueue_msgsize_max", first_line("/proc/sys/fs/mqueue/msgsize_max")},
+      {"host_mqueue_queues_max", first_line("/proc/sys/fs/mqueue/queues_max")},
+      {"host_rlimit_msgqueue", limit(RLIMIT_MSGQUEUE)},
+      {"host_thp_enabled", first_line("/sys/kernel/mm/transparent_hugepage/enabled")},
+      {"compiler", PIPEBENCH_COMPILER},
+      {"build_type", PIPEBENCH_BUILD_TYPE},
+  };
+}
+
+}  // namespace harness

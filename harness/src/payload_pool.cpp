@@ -1,0 +1,102 @@
+#include "payload_pool.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "checksum.hpp"
+
+namespace harness {
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t& state) noexcept {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+std::size_t stamp_length(std::size_t message_size) noexcept {
+  return std::min(message_size, payload_pool::stamp_size);
+}
+
+}  // namespace
+
+void stamp(std::span<std::byte> message, std::uint64_t seq) noexcept {
+  std::byte le[payload_pool::stamp_size];
+  for (std::size_t i = 0; i < sizeof le; ++i) le[i] = static_cast<std::byte>(seq >> (8 * i));
+  std::memcpy(message.data(), le, stamp_length(message.size()));
+}
+
+payload_pool::payload_pool(std::size_t message_size, std::uint64_t seed)
+    : message_size_(message_size),
+      slots_(
+          std::clamp(target_bytes / std::max<std::size_t>(message_size, 1), min_slots, max_slots)),
+      bytes_(message_size * slots_),
+      slot_checksums_(slots_) {
+  std::uint64_t state = seed;
+  for (std::size_t i = 0; i < bytes_.size(); i += sizeof(std::uint64_t)) {
+    const std::uint64_t word = splitmix64(state);
+    std::memcpy(bytes_.data() + i, &word, std::min(sizeof word, bytes_.size() - i));
+  }
+  const std::size_t skip = stamp_length(message_size_);
+  for (std::size_t s = 0; s < slots_; ++s) slot_checksums_[s] = checksum(slot(s).subspan(skip));
+}
+
+std::span<std::byte> payload_pool::slot(std::uint64_t seq) noexcept {
+  return {bytes_.data() + (seq % slots_) * message_size_, message_size_};
+}
+
+std::span<const std::byte> payload_pool::slot(std::uint64_t seq) const noexcept {
+  return {bytes_.data() + (seq % slots_) * message_size_, message_size_};
+}
+
+std::span<const std::byte> payload_pool::message(std::uint64_t seq) noexcept {
+  const auto bytes = slot(seq);
+  stamp(bytes, seq);
+  return bytes;
+}
+
+void payload_pool::write_message(std::uint64_t seq, std::span<std::byte> out) const noexcept {
+  std::memcpy(out.data(), slot(seq).data(), message_size_);
+  stamp(out.first(message_size_), seq);
+}
+
+void payload_pool::prefault() noexcept {
+  for (std::size_t s = 0; s < slots_; ++s) message(s);
+  // One write per page, for pages no stamp touches.
+  for (std::size_t i = 0; i < bytes_.size(); i += 4096) {
+    volatile std::byte* page = bytes_.data() + i;
+    *page = *page;
+  }
+}
+
+bool payload_pool::matches(std::uint64_t seq, std::span<const std::byte> received) const noexcept {
+  if (received.size() != message_size_) return false;
+  const std::size_t skip = stamp_length(message_size_);
+  std::byte expected[stamp_size];
+  stamp(std::span(expected, skip), seq);
+  return std::memcmp(received.data(), expected, skip) == 0 &&
+         checksum(received.subspan(skip)) == slot_checksums_[seq % slots_];
+}
+
+std::string payload_pool::explain_mismatch(std::uint64_t seq,
+                                           std::span<const std::byte> received) const {
+  const std::string which = "message " + std::to_string(seq) + ": ";
+  if (received.size() != message_size_) {
+    return which + "expected " + std::to_string(message_size_) + " bytes, received " +
+           std::to_string(received.size());
+  }
+  const std::size_t skip = stamp_length(message_size_);
+  std::byte expected[stamp_size];
+  stamp(std::span(expected, skip), seq);
+  if (std::memcmp(received.data(), expected, skip) != 0) {
+    std::uint64_t got = 0;
+    std::memcpy(&got, received.data(), skip);
+    return which + "carries the stamp of message " + std::to_string(got) +
+           " (lost, duplicated or reordered)";
+  }
+  if (!matches(seq, received)) return which + "checksum mismatch (corrupted payload)";
+  return which + "matches";
+}
+
+}  // namespace harness

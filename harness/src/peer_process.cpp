@@ -1,0 +1,277 @@
+#include "peer_process.hpp"
+
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+#include <type_traits>
+
+namespace harness {
+namespace {
+
+static_assert(std::is_trivially_copyable_v<role_report>);
+
+constexpr std::byte go_signal{'g'};
+constexpr std::byte ready_signal{'r'};
+constexpr auto poll_tick = std::chrono::milliseconds(50);
+
+[[noreturn]] void throw_errno(const char* what) {
+  throw std::system_error(errno, std::system_category(), what);
+}
+
+std::pair<pipes::fd, pipes::fd> make_socketpair(int type) {
+  int raw[2];
+  if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, raw) != 0) throw_errno("socketpair");
+  return {pipes::fd(raw[0]), pipes::fd(raw[1])};
+}
+
+// Two counters on separate cache lines in memory shared by the controller and both children.
+struct alignas(64) progress_slot {
+  std::atomic<std::uint64_t> done{0};
+};
+struct shared_progress {
+  progress_slot leader;
+  progress_slot follower;
+};
+
+class shared_progress_mapping {
+ public:
+  shared_progress_mapping() {
+    void* p = ::mmap(nullptr, sizeof(shared_progress), PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw_errno("mmap");
+    progress_ = new (p) shared_progress;
+  }
+  ~shared_progress_mapping() { ::munmap(progress_, sizeof(shared_progress)); }
+  shared_progress_mapping(const shared_progress_mapping&) = delete;
+  shared_progress_mapping& operator=(const shared_progress_mapping&) = delete;
+  shared_progress& operator*() const noexcept { return *progress_; }
+
+ private:
+  shared_progress* progress_;
+};
+
+void pin_to_cpu(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (::sched_setaffinity(0, sizeof set, &set) != 0) throw_errno("sched_setaffinity");
+}
+
+void send_packet(const pipes::fd& socket, const void* data, std::size_t size) {
+  for (;;) {
+    if (::send(socket.get(), data, size, MSG_NOSIGNAL) >= 0) return;
+    if (errno != EINTR) throw_errno("send to controller");
+  }
+}
+
+// The whole life of a child: never returns.
+[[noreturn]] void child_main(baselines::Role side, const role& r, const pipes::fd& control,
+                             const pipes::fd& peer_link, std::atomic<std::uint64_t>& progress,
+                             std::unique_ptr<baselines::Transport> transport, pid_t controller) {
+  role_report report;
+  try {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) throw_errno("prctl");
+    if (::getppid() != controller) ::_exit(1);  // the controller died before prctl took effect
+    ::signal(SIGPIPE, SIG_IGN);  // a dead peer is an EPIPE error to report, not a silent death
+    pin_to_cpu(r.cpu);
+    auto channel = transport->open(side);
+    transport.reset();  // closes what this side does not use, so a dead peer is seen as one
+    role_context context(control, peer_link, progress);
+    report = r.body(*channel, context);
+    report.ok = true;
+  } catch (const std::exception& e) {
+    report.ok = false;
+    report.set_error(r.name + ": " + e.what());
+  }
+  try {
+    send_packet(control, &report, sizeof report);
+  } catch (...) {
+  }
+  ::_exit(0);  // no atexit handlers, no destructors of the parent's objects
+}
+
+std::string describe_exit(int status) {
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    return std::string("killed by signal ") + std::to_string(sig) + " (" + ::strsignal(sig) + ")";
+  }
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  return "ended";
+}
+
+// The controller's view of one child.
+struct child {
+  std::string name;
+  pid_t pid = -1;
+  pipes::fd control;
+  const std::atomic<std::uint64_t>* progress = nullptr;
+  bool ready = false;
+  bool reported = false;
+  role_report report;
+
+  void kill() const noexcept {
+    if (pid > 0) ::kill(pid, SIGKILL);
+  }
+  // Reaps the child, waiting for it; returns how it ended.
+  std::string reap() noexcept {
+    if (pid <= 0) return "not started";
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid = -1;
+    return describe_exit(status);
+  }
+  std::string where() const {
+    return name + " at message " + std::to_string(progress->load(std::memory_order_relaxed));
+  }
+};
+
+pid_t fork_child(baselines::Role side, const role& r, pipes::fd control, pipes::fd peer_link,
+                 std::atomic<std::uint64_t>& progress,
+                 std::unique_ptr<baselines::Transport>& transport, const pipes::fd& other_control,
+                 const pipes::fd& other_link) {
+  const pid_t controller = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    // Drop the other side's descriptors, so that its death reads as EOF here and not later.
+    ::close(other_control.get());
+    ::close(other_link.get());
+    child_main(side, r, control, peer_link, progress, std::move(transport), controller);
+  }
+  return pid;
+}
+
+// Waits until every child has done what `done` asks, one has failed, or nothing moved for
+// `stall_timeout`. Returns an error description, or an empty string.
+template <typename Done>
+std::string supervise(std::array<child*, 2> children, std::chrono::milliseconds stall_timeout,
+                      Done done) {
+  auto last_move = std::chrono::steady_clock::now();
+  std::array<std::uint64_t, 2> last_progress{};
+  for (;;) {
+    if (std::all_of(children.begin(), children.end(), done)) return {};
+    std::array<pollfd, 2> fds{};
+    for (std::size_t i = 0; i < 2; ++i) {
+      fds[i] = {children[i]->reported ? -1 : children[i]->control.get(), POLLIN, 0};
+    }
+    const int n = ::poll(fds.data(), fds.size(), static_cast<int>(poll_tick.count()));
+    if (n < 0 && errno != EINTR) return std::string("poll: ") + std::strerror(errno);
+    for (std::size_t i = 0; i < 2; ++i) {
+      child& c = *children[i];
+      if (fds[i].revents == 0) continue;
+      role_report report;
+      const ssize_t got = ::recv(c.control.get(), &report, sizeof report, 0);
+      if (got == 1) {
+        c.ready = true;
+      } else if (got == static_cast<ssize_t>(sizeof report)) {
+        c.reported = true;
+        c.report = report;
+        if (!report.ok) return report.error;
+      } else if (got == 0 || (got < 0 && errno != EINTR)) {
+        const std::string where = c.where();
+        return where + ": the " + c.name + " process died (" + c.reap() + ")";
+      }
+    }
+    const auto now = std::chrono::steady_clock::now();
+    bool moved = false;
+    for (std::size_t i = 0; i < 2; ++i) {
+      const auto p = children[i]->progress->load(std::memory_order_relaxed);
+      moved |= p != last_progress[i];
+      last_progress[i] = p;
+    }
+    if (moved || n > 0) last_move = now;
+    if (now - last_move > stall_timeout) {
+      return "stalled: no progress for " + std::to_string(stall_timeout.count()) + " ms (" +
+             children[0]->where() + ", " + children[1]->where() + ")";
+    }
+  }
+}
+
+}  // namespace
+
+void role_report::set_error(std::string_view what) noexcept {
+  const std::size_t n = std::min(what.size(), sizeof error - 1);
+  std::memcpy(error, what.data(), n);
+  error[n] = '\0';
+}
+
+void role_context::ready() {
+  send_packet(control_, &ready_signal, 1);
+  std::byte go{};
+  for (;;) {
+    const ssize_t got = ::recv(control_.get(), &go, 1, 0);
+    if (got == 1 && go == go_signal) return;
+    if (got == 0) throw std::runtime_error("the controller went away before the start");
+    if (got < 0 && errno != EINTR) throw_errno("recv from controller");
+  }
+}
+
+double process_cpu_seconds() noexcept {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+pair_outcome run_pair(std::unique_ptr<baselines::Transport> transport, const role& leader,
+                      const role& follower, std::chrono::milliseconds stall_timeout) {
+  shared_progress_mapping progress;
+  auto [leader_control, leader_control_child] = make_socketpair(SOCK_SEQPACKET);
+  auto [follower_control, follower_control_child] = make_socketpair(SOCK_SEQPACKET);
+  auto [leader_link, follower_link] = make_socketpair(SOCK_STREAM);
+
+  child lead;
+  lead.name = leader.name;
+  lead.control = std::move(leader_control);
+  lead.progress = &(*progress).leader.done;
+  child follow;
+  follow.name = follower.name;
+  follow.control = std::move(follower_control);
+  follow.progress = &(*progress).follower.done;
+  pair_outcome outcome;
+  try {
+    lead.pid = fork_child(baselines::Role::leader, leader, std::move(leader_control_child),
+                          std::move(leader_link), (*progress).leader.done, transport,
+                          follower_control_child, follower_link);
+    follow.pid = fork_child(baselines::Role::follower, follower, std::move(follower_control_child),
+                            std::move(follower_link), (*progress).follower.done, transport,
+                            lead.control, follow.control);
+  } catch (const std::exception& e) {
+    outcome.error = std::string("starting the processes: ") + e.what();
+  }
+  std::array<child*, 2> children{&lead, &follow};
+  if (outcome.ok()) {
+    outcome.error =
+        supervise(children, stall_timeout, [](const child* c) { return c->ready || c->reported; });
+  }
+  transport.reset();  // both sides are open: drop the controller's copies and names
+  if (outcome.ok()) {
+    for (child* c : children) {
+      if (!c->reported) send_packet(c->control, &go_signal, 1);
+    }
+    outcome.error = supervise(children, stall_timeout, [](const child* c) { return c->reported; });
+  }
+  for (child* c : children) {
+    if (!outcome.ok()) c->kill();
+    c->reap();
+  }
+  outcome.leader = lead.report;
+  outcome.follower = follow.report;
+  return outcome;
+}
+
+}  // namespace harness

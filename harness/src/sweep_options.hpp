@@ -1,0 +1,33 @@
+// The harness's own command-line options (Google Benchmark's --benchmark_* flags pass through).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace harness {
+
+struct sweep_options {
+  std::vector<std::size_t> sizes;       // message sizes in bytes
+  std::vector<std::string> transports;  // ids; empty means all
+  std::vector<std::string> workloads;   // "throughput", "latency"; empty means both
+  int leader_cpu = -1;
+  int follower_cpu = -1;
+  std::chrono::milliseconds stall_timeout = std::chrono::seconds(5);
+  bool quick = false;
+  bool list = false;
+};
+
+// The default sweep: 64 B to 64 MiB in steps of 4. Quick: 64 B, 4 KiB, 64 KiB, 1 MiB.
+std::vector<std::size_t> default_sizes();
+std::vector<std::size_t> quick_sizes();
+
+// Parses and removes the harness's options from argv, leaving the rest for Google Benchmark.
+// Throws std::invalid_argument with a message for a malformed option.
+sweep_options parse_sweep_options(int& argc, char** argv);
+
+// The usage text of the harness's own options.
+std::string sweep_usage();
+
+}  // namespace harness

@@ -1,0 +1,27 @@
+// Every transport the harness can measure, by its id in benchmark names. Adding a transport is
+// one file (its factory) plus one line in transport_registry.cpp.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "baselines/channel.hpp"
+
+namespace harness {
+
+struct transport_entry {
+  std::string_view id;
+  std::string_view summary;  // one line: what it is
+  // Makes the transport before fork(); nullptr for `memcpy`, which runs in one process.
+  std::unique_ptr<baselines::Transport> (*make)(const baselines::TransportParams&);
+
+  bool in_process() const noexcept { return make == nullptr; }
+};
+
+std::span<const transport_entry> transports() noexcept;
+
+// The entry with this id, or nullptr.
+const transport_entry* find_transport(std::string_view id) noexcept;
+
+}  // namespace harness

@@ -1,0 +1,231 @@
+#include "workloads.hpp"
+
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "payload_pool.hpp"
+#include "peer_process.hpp"
+
+namespace harness {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using baselines::Channel;
+
+double seconds_since(clock::time_point start) {
+  return std::chrono::duration<double>(clock::now() - start).count();
+}
+
+// A buffer whose pages are touched now, so that no page fault lands inside a timed phase.
+std::vector<std::byte> prefaulted(std::size_t size) {
+  std::vector<std::byte> buffer(size, std::byte{0x5a});
+  return buffer;
+}
+
+void send_message(Channel& channel, payload_pool& pool, std::uint64_t seq) {
+  if (auto loan = channel.loan(pool.message_size())) {
+    pool.write_message(seq, *loan);
+    channel.commit_loan();
+  } else {
+    channel.send(pool.message(seq));
+  }
+}
+
+void check(const payload_pool& pool, std::uint64_t seq, std::span<const std::byte> received) {
+  if (!pool.matches(seq, received)) throw std::runtime_error(pool.explain_mismatch(seq, received));
+}
+
+role_report throughput_sender(Channel& channel, role_context& context, payload_pool& pool,
+                              std::uint64_t count) {
+  pool.prefault();
+  context.ready();
+  role_report report;
+  const double cpu_start = process_cpu_seconds();
+  const auto start = clock::now();
+  for (std::uint64_t seq = 0; seq < count; ++seq) {
+    send_message(channel, pool, seq);
+    context.progress(seq + 1);
+  }
+  std::uint64_t acknowledged = 0;
+  if (pipes::read_full(context.peer_link(), std::as_writable_bytes(std::span(&acknowledged, 1))) !=
+      sizeof acknowledged) {
+    throw std::runtime_error("the receiver hung up without acknowledging");
+  }
+  report.elapsed_s = seconds_since(start);
+  report.cpu_s = process_cpu_seconds() - cpu_start;
+  if (acknowledged != count) {
+    throw std::runtime_error("the receiver acknowledged " + std::to_string(acknowledged) + " of " +
+                             std::to_string(count) + " messages");
+  }
+  return report;
+}
+
+role_report throughput_receiver(Channel& channel, role_context& context, const payload_pool& pool,
+                                std::uint64_t count) {
+  auto scratch = prefaulted(pool.message_size());
+  context.ready();
+  role_report report;
+  const double cpu_start = process_cpu_seconds();
+  for (std::uint64_t seq = 0; seq < count; ++seq) {
+    const auto received = channel.receive(scratch);
+    check(pool, seq, received);
+    report.bytes_checked += received.size();
+    report.messages_checked = seq + 1;
+    context.progress(seq + 1);
+  }
+  pipes::write_all(context.peer_link(), std::as_bytes(std::span(&report.messages_checked, 1)));
+  report.cpu_s = process_cpu_seconds() - cpu_start;
+  return report;
+}
+
+role_report latency_pinger(Channel& channel, role_context& context, payload_pool& pool,
+                           std::uint64_t count) {
+  pool.prefault();
+  auto scratch = prefaulted(pool.message_size());
+  std::vector<std::uint64_t> round_trips(count, 1);
+  context.ready();
+  role_report report;
+  const double cpu_start = process_cpu_seconds();
+  const auto start = clock::now();
+  for (std::uint64_t seq = 0; seq < count; ++seq) {
+    const auto sent = clock::now();
+    send_message(channel, pool, seq);
+    const auto echo = channel.receive(scratch);
+    check(pool, seq, echo);
+    round_trips[seq] =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - sent).count();
+    report.bytes_checked += echo.size();
+    report.messages_checked = seq + 1;
+    context.progress(seq + 1);
+  }
+  report.elapsed_s = seconds_since(start);
+  report.cpu_s = process_cpu_seconds() - cpu_start;
+  report.latency = summarise(round_trips);
+  return report;
+}
+
+role_report latency_echoer(Channel& channel, role_context& context, const payload_pool& pool,
+                           std::uint64_t count) {
+  auto scratch = prefaulted(pool.message_size());
+  context.ready();
+  role_report report;
+  const double cpu_start = process_cpu_seconds();
+  for (std::uint64_t seq = 0; seq < count; ++seq) {
+    const auto received = channel.receive(scratch);
+    check(pool, seq, received);
+    channel.send(received);
+    report.bytes_checked += received.size();
+    report.messages_checked = seq + 1;
+    context.progress(seq + 1);
+  }
+  report.cpu_s = process_cpu_seconds() - cpu_start;
+  return report;
+}
+
+// The memcpy ceiling: the same work in one process, with a copy where the transport would be.
+run_result run_in_process(workload w, payload_pool& pool, std::uint64_t count) {
+  pool.prefault();
+  auto there = prefaulted(pool.message_size());
+  auto back = prefaulted(pool.message_size());
+  std::vector<std::uint64_t> round_trips(w == workload::latency ? count : 0, 1);
+  run_result result;
+  try {
+    const double cpu_start = process_cpu_seconds();
+    const auto start = clock::now();
+    for (std::uint64_t seq = 0; seq < count; ++seq) {
+      const auto sent = w == workload::latency ? clock::now() : clock::time_point();
+      const auto message = pool.message(seq);
+      std::memcpy(there.data(), message.data(), message.size());
+      check(pool, seq, there);
+      result.bytes_checked += there.size();
+      if (w == workload::latency) {
+        std::memcpy(back.data(), there.data(), there.size());
+        check(pool, seq, back);
+        result.bytes_checked += back.size();
+        round_trips[seq] =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - sent).count();
+      }
+      result.messages = seq + 1;
+    }
+    result.seconds = seconds_since(start);
+    result.cpu_seconds = process_cpu_seconds() - cpu_start;
+    result.latency = summarise(round_trips);
+  } catch (const std::exception& e) {
+    result.error = e.what();
+  }
+  return result;
+}
+
+}  // namespace
+
+std::string_view name_of(workload w) noexcept {
+  return w == workload::throughput ? "throughput" : "latency";
+}
+
+double run_result::cpu_seconds_per_gib() const noexcept {
+  if (bytes_checked == 0) return 0;
+  return cpu_seconds / (static_cast<double>(bytes_checked) / (1u << 30));
+}
+
+run_result run_workload(workload w, const transport_entry& transport, std::size_t message_size,
+                        std::uint64_t count, const run_settings& settings) {
+  payload_pool pool(message_size);
+  if (transport.in_process()) return run_in_process(w, pool, count);
+
+  run_result result;
+  std::unique_ptr<baselines::Transport> made;
+  try {
+    made = transport.make({.message_size = message_size});
+  } catch (const baselines::unsupported& e) {
+    result.skipped = true;
+    result.error = std::string("skipped: ") + e.what();
+    return result;
+  } catch (const std::exception& e) {
+    result.error = std::string("setting up ") + std::string(transport.id) + ": " + e.what();
+    return result;
+  }
+
+  role leader, follower;
+  leader.cpu = settings.leader_cpu;
+  follower.cpu = settings.follower_cpu;
+  if (w == workload::throughput) {
+    leader.name = "sender";
+    leader.body = [&](Channel& c, role_context& ctx) {
+      return throughput_sender(c, ctx, pool, count);
+    };
+    follower.name = "receiver";
+    follower.body = [&](Channel& c, role_context& ctx) {
+      return throughput_receiver(c, ctx, pool, count);
+    };
+  } else {
+    leader.name = "pinger";
+    leader.body = [&](Channel& c, role_context& ctx) {
+      return latency_pinger(c, ctx, pool, count);
+    };
+    follower.name = "echoer";
+    follower.body = [&](Channel& c, role_context& ctx) {
+      return latency_echoer(c, ctx, pool, count);
+    };
+  }
+
+  const pair_outcome outcome = run_pair(std::move(made), leader, follower, settings.stall_timeout);
+  if (!outcome.ok()) {
+    result.error = outcome.error;
+    return result;
+  }
+  result.seconds = outcome.leader.elapsed_s;
+  result.cpu_seconds = outcome.leader.cpu_s + outcome.follower.cpu_s;
+  result.latency = outcome.leader.latency;
+  result.messages = outcome.follower.messages_checked;
+  result.bytes_checked = outcome.leader.bytes_checked + outcome.follower.bytes_checked;
+  const std::uint64_t expected_messages = count;
+  const std::uint64_t expected_bytes = count * message_size * (w == workload::latency ? 2 : 1);
+  if (result.messages != expected_messages || result.bytes_checked != expected_bytes) {
+    result.error = "only " + std::to_string(result.bytes_checked) + " of " +
+                   std::to_string(expected_bytes) + " bytes were checked";
+  }
+  return result;
+}
+
+}  // namespace harness

@@ -36,7 +36,7 @@ std::uint64_t checksum(std::span<const std::byte> data) noexcept {
   }
   // The tail, zero-padded; the length below tells a padded tail from real zeros.
   std::array<std::uint64_t, lanes> tail{};
-  std::memcpy(tail.data(), p, left);
+  if (left != 0) std::memcpy(tail.data(), p, left);
   for (std::size_t i = 0; i < lanes; ++i) {
     sum[i] += tail[i];
     weighted[i] += sum[i];

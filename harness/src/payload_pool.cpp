@@ -24,7 +24,7 @@ std::size_t stamp_length(std::size_t message_size) noexcept {
 void stamp(std::span<std::byte> message, std::uint64_t seq) noexcept {
   std::byte le[payload_pool::stamp_size];
   for (std::size_t i = 0; i < sizeof le; ++i) le[i] = static_cast<std::byte>(seq >> (8 * i));
-  std::memcpy(message.data(), le, stamp_length(message.size()));
+  if (!message.empty()) std::memcpy(message.data(), le, stamp_length(message.size()));
 }
 
 payload_pool::payload_pool(std::size_t message_size, std::uint64_t seed)
@@ -57,6 +57,7 @@ std::span<const std::byte> payload_pool::message(std::uint64_t seq) noexcept {
 }
 
 void payload_pool::write_message(std::uint64_t seq, std::span<std::byte> out) const noexcept {
+  if (message_size_ == 0) return;
   std::memcpy(out.data(), slot(seq).data(), message_size_);
   stamp(out.first(message_size_), seq);
 }
@@ -73,6 +74,7 @@ void payload_pool::prefault() noexcept {
 bool payload_pool::matches(std::uint64_t seq, std::span<const std::byte> received) const noexcept {
   if (received.size() != message_size_) return false;
   const std::size_t skip = stamp_length(message_size_);
+  if (skip == 0) return true;
   std::byte expected[stamp_size];
   stamp(std::span(expected, skip), seq);
   return std::memcmp(received.data(), expected, skip) == 0 &&
@@ -89,7 +91,7 @@ std::string payload_pool::explain_mismatch(std::uint64_t seq,
   const std::size_t skip = stamp_length(message_size_);
   std::byte expected[stamp_size];
   stamp(std::span(expected, skip), seq);
-  if (std::memcmp(received.data(), expected, skip) != 0) {
+  if (skip != 0 && std::memcmp(received.data(), expected, skip) != 0) {
     std::uint64_t got = 0;
     std::memcpy(&got, received.data(), skip);
     return which + "carries the stamp of message " + std::to_string(got) +

@@ -1,6 +1,6 @@
 #include "workloads.hpp"
 
-#include <cstring>
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -136,11 +136,11 @@ run_result run_in_process(workload w, payload_pool& pool, std::uint64_t count) {
     for (std::uint64_t seq = 0; seq < count; ++seq) {
       const auto sent = w == workload::latency ? clock::now() : clock::time_point();
       const auto message = pool.message(seq);
-      std::memcpy(there.data(), message.data(), message.size());
+      std::copy(message.begin(), message.end(), there.begin());
       check(pool, seq, there);
       result.bytes_checked += there.size();
       if (w == workload::latency) {
-        std::memcpy(back.data(), there.data(), there.size());
+        std::copy(there.begin(), there.end(), back.begin());
         check(pool, seq, back);
         result.bytes_checked += back.size();
         round_trips[seq] =

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -46,7 +47,7 @@ void expect_message(std::uint64_t seq, std::span<const std::byte> got,
                     std::vector<std::byte>& want) {
   want.resize(size_of(seq));
   fill(seq, want);
-  if (got.size() != want.size() || std::memcmp(got.data(), want.data(), want.size()) != 0) {
+  if (!std::equal(got.begin(), got.end(), want.begin(), want.end())) {
     throw std::runtime_error("message " + std::to_string(seq) + " of " +
                              std::to_string(want.size()) + " bytes arrived wrong (" +
                              std::to_string(got.size()) + " bytes)");

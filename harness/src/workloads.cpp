@@ -47,6 +47,7 @@ role_report throughput_sender(Channel& channel, role_context& context, payload_p
     send_message(channel, pool, seq);
     context.progress(seq + 1);
   }
+  channel.flush();
   std::uint64_t acknowledged = 0;
   if (pipes::read_full(context.peer_link(), std::as_writable_bytes(std::span(&acknowledged, 1))) !=
       sizeof acknowledged) {
@@ -91,6 +92,7 @@ role_report latency_pinger(Channel& channel, role_context& context, payload_pool
   for (std::uint64_t seq = 0; seq < count; ++seq) {
     const auto sent = clock::now();
     send_message(channel, pool, seq);
+    channel.flush();
     const auto echo = channel.receive(scratch);
     check(pool, seq, echo);
     round_trips[seq] =
@@ -115,6 +117,7 @@ role_report latency_echoer(Channel& channel, role_context& context, const payloa
     const auto received = channel.receive(scratch);
     check(pool, seq, received);
     channel.send(received);
+    channel.flush();
     report.bytes_checked += received.size();
     report.messages_checked = seq + 1;
     context.progress(seq + 1);

@@ -42,6 +42,10 @@ class Channel {
   // `size` bytes that `commit_loan()` then sends; the default says loans are not supported.
   virtual std::optional<std::span<std::byte>> loan(std::size_t /*size*/) { return std::nullopt; }
   virtual void commit_loan() {}
+
+  // Sends whatever a batching channel is still holding. The workloads call it after the last
+  // message of a stream; a channel that sends each message at once has nothing to do.
+  virtual void flush() {}
 };
 
 // Created in the controlling process before fork(); see the top of this file.

@@ -5,6 +5,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -22,6 +24,10 @@ struct syscall_table {
   int (*fcntl)(int fd, int cmd, int arg);
   int (*pipe2)(int fds[2], int flags);
   int (*close)(int fd);
+  int (*open)(const char* path, int flags);
+  int (*fstat)(int fd, struct stat* st);
+  void* (*mmap)(void* addr, size_t length, int prot, int flags, int fd, off_t offset);
+  int (*munmap)(void* addr, size_t length);
 };
 
 // The live table. Not synchronised: swap entries only while no other thread uses pipes.

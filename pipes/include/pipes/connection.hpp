@@ -1,0 +1,166 @@
+// pipes::Connection: a message channel between two processes over kernel pipes, speaking the wire
+// format of Python's multiprocessing.connection (see frame.hpp), tuned for speed.
+//
+// Every throwing call raises std::system_error (OS errors, with errno) or pipes::error (the
+// conditions in error.hpp); its noexcept twin takes a std::error_code& instead. A timeout is a
+// value (std::nullopt or false), never an error. SIGPIPE never kills the process: a send to a
+// closed reader reports errc::peer_closed.
+//
+// Threading: at most one thread sending and one thread receiving per connection at a time.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "pipes/error.hpp"
+#include "pipes/fd.hpp"
+#include "pipes/options.hpp"
+
+namespace pipes {
+
+namespace detail {
+class frame_reader;
+class frame_writer;
+}  // namespace detail
+
+class Connection {
+ public:
+  // A connection with neither end; every call on it fails with EBADF.
+  Connection() noexcept;
+  // Takes ownership of both ends; either may be empty (a one-way connection). Sizes the pipe
+  // behind `write_end` per opts.pipe_capacity; the pipe behind `read_end` is left as its writer
+  // sized it.
+  Connection(fd read_end, fd write_end, const options& opts = {});
+  // The same from raw descriptors (-1 for a missing direction), e.g. received through argv.
+  static Connection adopt(int read_fd, int write_fd, const options& opts = {});
+
+  Connection(Connection&& other) noexcept;
+  // Closes this connection's descriptors silently first.
+  Connection& operator=(Connection&& other) noexcept;
+  ~Connection();
+
+  // --- sending. Each call blocks until the whole message is in the pipe. ---
+
+  // Sends one message. errc::message_too_large above opts().max_message_size (nothing sent);
+  // errc::peer_closed when the reader has gone.
+  void send_bytes(std::span<const std::byte> message);
+  void send_bytes(std::span<const std::byte> message, std::error_code& ec) noexcept;
+
+  // Sends one message made of the concatenation of `parts`, without joining them first.
+  void send_parts(std::span<const std::span<const std::byte>> parts);
+  void send_parts(std::span<const std::span<const std::byte>> parts, std::error_code& ec) noexcept;
+
+  // Sends each element as one message, in as few system calls as possible (up to IOV_MAX iovecs
+  // per writev). All sizes are checked before anything is sent.
+  void send_batch(std::span<const std::span<const std::byte>> messages);
+  void send_batch(std::span<const std::span<const std::byte>> messages,
+                  std::error_code& ec) noexcept;
+
+  // Writable memory for a message of up to `size` bytes: inside the zero-copy staging ring when
+  // zero copy is on, `size` reaches the threshold and the ring can hold it; otherwise an internal
+  // buffer. Either way it works for any size up to max_message_size and is 64-byte aligned.
+  // Valid until commit(), the next loan(), or close()/release(); a second loan() abandons the
+  // first (nothing is sent).
+  std::span<std::byte> loan(std::size_t size);
+  std::span<std::byte> loan(std::size_t size, std::error_code& ec) noexcept;
+  // Sends the loaned bytes as one message: all of them, or the first `used`. Without a loan, or
+  // with `used` larger than it, fails with std::errc::invalid_argument (the loan stays).
+  void commit();
+  void commit(std::error_code& ec) noexcept;
+  void commit(std::size_t used);
+  void commit(std::size_t used, std::error_code& ec) noexcept;
+
+  // Sends `length` bytes read from `in_fd` (a file, socket or pipe, from its current offset,
+  // which advances) as one message, moved by splice() with no user-space copy; sources splice
+  // refuses are copied. If the source ends early: errc::source_ended, and the send side is
+  // unusable (part of a frame is in the pipe). Spliced file pages are referenced, not copied:
+  // do not modify that part of the file until the peer has read the message.
+  void send_from_fd(int in_fd, std::size_t length);
+  void send_from_fd(int in_fd, std::size_t length, std::error_code& ec) noexcept;
+
+  // --- receiving. Each call blocks until a whole message has arrived. ---
+  // Errors: errc::peer_closed at end of file between messages; errc::peer_closed_mid_message,
+  // errc::message_too_large and errc::malformed_header leave the receive side unusable (every
+  // later receive reports the same error).
+
+  std::vector<std::byte> recv_bytes();
+  std::vector<std::byte> recv_bytes(std::error_code& ec) noexcept;
+
+  // Receives into `buffer` and returns the message size; no allocation. A message larger than
+  // `buffer` throws buffer_too_short_error carrying its size (the twin sets
+  // errc::buffer_too_short and returns the size) and stays readable.
+  std::size_t recv_bytes_into(std::span<std::byte> buffer);
+  std::size_t recv_bytes_into(std::span<std::byte> buffer, std::error_code& ec) noexcept;
+
+  // The same, giving up with std::nullopt when no message has started to arrive within
+  // `timeout`. The timeout covers the wait for the header; once it is in, the call waits for the
+  // payload (as Python's poll() + recv_bytes() would).
+  std::optional<std::vector<std::byte>> recv_bytes_for(std::chrono::nanoseconds timeout);
+  std::optional<std::vector<std::byte>> recv_bytes_for(std::chrono::nanoseconds timeout,
+                                                       std::error_code& ec) noexcept;
+  std::optional<std::size_t> recv_bytes_into_for(std::span<std::byte> buffer,
+                                                 std::chrono::nanoseconds timeout);
+  std::optional<std::size_t> recv_bytes_into_for(std::span<std::byte> buffer,
+                                                 std::chrono::nanoseconds timeout,
+                                                 std::error_code& ec) noexcept;
+
+  // Receives the next message into `out_fd` and returns its size. Bytes already read ahead are
+  // written; the rest is spliced when `out_fd` is a regular file or block device (the kernel
+  // copies into the page cache) and copied otherwise: splicing into a socket or pipe would pass
+  // on references to the sender's pages, which a zero-copy sender reuses. Writes at out_fd's
+  // current offset. If writing fails the rest of the message is skipped, the error reported, and
+  // the connection stays usable.
+  std::size_t recv_into_fd(int out_fd);
+  std::size_t recv_into_fd(int out_fd, std::error_code& ec) noexcept;
+
+  // True when a message, the start of one, or end of file is there to receive (counting bytes
+  // already read ahead); false when `timeout` passes first. Spins first if opts().spin is set.
+  bool poll(std::chrono::nanoseconds timeout = std::chrono::nanoseconds::zero());
+  bool poll(std::chrono::nanoseconds timeout, std::error_code& ec) noexcept;
+
+  // --- ownership ---
+
+  // Closes both ends (and abandons a loan).
+  void close();
+  void close(std::error_code& ec) noexcept;
+
+  // Gives up both descriptors ({read, write}, -1 for none), e.g. to hand them to a child. Refuses
+  // with std::errc::device_or_resource_busy when read-ahead holds bytes of the stream that the
+  // descriptor no longer has (they would be lost); the connection is then unchanged.
+  std::pair<int, int> release();
+  std::pair<int, int> release(std::error_code& ec) noexcept;
+
+  // --- facts ---
+
+  // The real size of the pipe this connection writes to (or reads from, when it only reads), as
+  // read back with F_GETPIPE_SZ; 0 when the descriptor is not a pipe.
+  std::size_t capacity() const noexcept;
+  const options& opts() const noexcept { return opts_; }
+  int read_fd() const noexcept;
+  int write_fd() const noexcept;
+
+ private:
+  options opts_;
+  std::unique_ptr<detail::frame_reader> reader_;
+  std::unique_ptr<detail::frame_writer> writer_;
+};
+
+// The two ends of one kernel pipe: messages go from `writer` to `reader`.
+struct pipe_ends {
+  Connection reader;
+  Connection writer;
+};
+
+// A one-way pipe (pipe2 with O_CLOEXEC), sized per `opts`.
+pipe_ends make_pipe(const options& opts = {});
+
+// Two connected two-way connections over two kernel pipes (both O_CLOEXEC).
+std::pair<Connection, Connection> make_duplex(const options& opts = {});
+
+}  // namespace pipes

@@ -1,0 +1,435 @@
+#include "frame_writer.hpp"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "pipe_capacity.hpp"
+#include "pipes/error.hpp"
+#include "pipes/frame.hpp"
+#include "pipes/syscalls.hpp"
+#include "readiness.hpp"
+#include "sigpipe_guard.hpp"
+
+namespace pipes::detail {
+namespace {
+
+// vmsplice pays off only when the pipe holds a good number of pages.
+constexpr std::size_t min_zero_copy_capacity = 64 * 1024;
+// The staging ring grows for big loans up to this size (or twice the pipe, if larger); larger
+// loans come from the heap and are written with a copy.
+constexpr std::size_t max_ring_size = std::size_t{64} << 20;
+// A staging chunk smaller than this is not worth a system call unless it ends the message.
+constexpr std::size_t min_chunk = 4096;
+// Heap loans up to this size keep their buffer for the next loan.
+constexpr std::size_t heap_loan_keep = std::size_t{4} << 20;
+
+std::error_code write_error() noexcept {
+  return errno == EPIPE ? make_error_code(errc::peer_closed) : last_os_error();
+}
+
+// Packet mode (O_DIRECT) turns each write into a packet whose unread rest a short read throws
+// away: incompatible with a byte stream of frames.
+void clear_packet_mode(int fd) noexcept {
+  const int flags = syscalls().fcntl(fd, F_GETFL, 0);
+  if (flags >= 0 && (flags & O_DIRECT) != 0) syscalls().fcntl(fd, F_SETFL, flags & ~O_DIRECT);
+}
+
+// Copies up to `size` bytes of `message`, starting at (part, offset), to `out`; advances both.
+void copy_parts(frame_writer::parts message, std::size_t& part, std::size_t& offset, std::byte* out,
+                std::size_t size) noexcept {
+  while (size > 0) {
+    const std::span<const std::byte> from = message[part].subspan(offset);
+    const std::size_t n = std::min(size, from.size());
+    if (n > 0) std::memcpy(out, from.data(), n);
+    out += n;
+    size -= n;
+    offset += n;
+    if (offset == message[part].size()) {
+      ++part;
+      offset = 0;
+    }
+  }
+}
+
+}  // namespace
+
+frame_writer::frame_writer(fd out, const options& opts, bool guard_sigpipe)
+    : out_(std::move(out)),
+      max_message_size_(opts.max_message_size),
+      zero_copy_threshold_(opts.zero_copy_threshold),
+      gather_writes_(opts.gather_writes),
+      guard_sigpipe_(guard_sigpipe) {
+  clear_packet_mode(out_.get());
+  capacity_ = grow_pipe(out_.get(), opts.pipe_capacity);
+  zero_copy_ = opts.zero_copy && capacity_ >= min_zero_copy_capacity;
+}
+
+frame_writer::~frame_writer() = default;
+
+bool frame_writer::usable(std::size_t size, std::error_code& ec) const noexcept {
+  ec.clear();
+  if (!out_) {
+    ec = std::make_error_code(std::errc::bad_file_descriptor);
+  } else if (broken_) {
+    ec = broken_;
+  } else if (size > max_message_size_) {
+    ec = make_error_code(errc::message_too_large);
+  }
+  return !ec;
+}
+
+void frame_writer::finish(std::uint64_t stream_at_start, sigpipe_guard& guard,
+                          std::error_code& ec) noexcept {
+  if (!ec) return;
+  if (ec == errc::peer_closed) guard.saw_epipe();
+  // Part of a frame may be in the pipe: the peer can no longer find the next frame's start.
+  if (stream_bytes_ != stream_at_start) broken_ = ec;
+  gather_.clear();
+}
+
+void frame_writer::send_message(parts message, std::error_code& ec) noexcept {
+  std::size_t total = 0;
+  for (const auto& part : message) total += part.size();
+  if (!usable(total, ec)) return;
+  sigpipe_guard guard(guard_sigpipe_);
+  const std::uint64_t start = stream_bytes_;
+  if (zero_copy_for(total)) {
+    send_staged(message, total, ec);
+  } else if (gather_writes_) {
+    append(message, total, ec);
+    if (!ec) flush(ec);
+  } else {
+    send_python_style(message, total, ec);
+  }
+  finish(start, guard, ec);
+}
+
+void frame_writer::send_batch(parts messages, std::error_code& ec) noexcept {
+  std::size_t largest = 0;
+  for (const auto& message : messages) largest = std::max(largest, message.size());
+  if (!usable(largest, ec)) return;  // all or nothing: refuse before anything is written
+  sigpipe_guard guard(guard_sigpipe_);
+  const std::uint64_t start = stream_bytes_;
+  for (std::size_t i = 0; i < messages.size() && !ec; ++i) {
+    const parts one = messages.subspan(i, 1);
+    if (zero_copy_for(messages[i].size())) {
+      flush(ec);  // keep the order
+      if (!ec) send_staged(one, messages[i].size(), ec);
+    } else if (gather_writes_) {
+      append(one, messages[i].size(), ec);
+    } else {
+      send_python_style(one, messages[i].size(), ec);
+    }
+  }
+  if (!ec) flush(ec);
+  finish(start, guard, ec);
+}
+
+void frame_writer::append(parts message, std::size_t total, std::error_code& ec) noexcept {
+  const frame_header header = encode_frame_header(total);
+  if (!gather_.has_room(header.size())) flush(ec);
+  if (ec) return;
+  gather_.copy(header.view());
+  append_rest(message, 0, 0, ec);
+}
+
+void frame_writer::append_rest(parts message, std::size_t part, std::size_t offset,
+                               std::error_code& ec) noexcept {
+  for (; part < message.size(); ++part, offset = 0) {
+    const std::span<const std::byte> bytes = message[part].subspan(offset);
+    const bool small = bytes.size() <= gather_buffer::copy_limit;
+    if (!gather_.has_room(small ? bytes.size() : 0)) flush(ec);
+    if (ec) return;
+    if (small) {
+      gather_.copy(bytes);
+    } else {
+      gather_.reference(bytes);
+    }
+  }
+}
+
+void frame_writer::flush(std::error_code& ec) noexcept {
+  if (!gather_.empty()) write_iov(gather_.iov(), gather_.count(), ec);
+  gather_.clear();
+}
+
+void frame_writer::send_python_style(parts message, std::size_t total,
+                                     std::error_code& ec) noexcept {
+  // Python's Connection._send_bytes: header and payload in one write up to 16 KiB (it
+  // concatenates them), two writes above.
+  const frame_header header = encode_frame_header(total);
+  if (total <= python_single_write_limit) {
+    std::byte* out = gather_.scratch().data();
+    std::memcpy(out, header.bytes.data(), header.size());
+    std::size_t part = 0;
+    std::size_t offset = 0;
+    copy_parts(message, part, offset, out + header.size(), total);
+    write_bytes(out, header.size() + total, ec);
+    return;
+  }
+  write_bytes(header.bytes.data(), header.size(), ec);
+  for (std::size_t i = 0; i < message.size() && !ec; ++i) {
+    if (!message[i].empty()) write_bytes(message[i].data(), message[i].size(), ec);
+  }
+}
+
+staging_ring* frame_writer::ring(std::size_t largest) noexcept {
+  if (ring_) {
+    // The ring's rule holds while the pipe is no larger than the ring was sized for. pipes sizes
+    // pipes only at construction, but someone else may grow it (fcntl, a foreign peer). Since
+    // only this writer adds bytes, a capacity read right before memory is reused is still true
+    // when it is reused. One F_GETPIPE_SZ per staged chunk, about 150 ns.
+    const std::size_t now = pipe_size(out_.get());
+    if (now > ring_->pipe_capacity()) {
+      if (loan_.ticket != 0) return nullptr;  // a loan lives in this ring: plain writes for now
+      capacity_ = now;
+      ring_.reset();  // a fresh ring for the new size; the pipe keeps the old pages alive
+    }
+  }
+  if (ring_ && largest <= ring_->largest()) return ring_.get();
+  if (staging_ring::size_for(capacity_, largest) >
+      std::max(max_ring_size, staging_ring::size_for(capacity_, 0))) {
+    return nullptr;  // a loan this big comes from the heap
+  }
+  std::error_code ec;
+  auto fresh = std::unique_ptr<staging_ring>(new (std::nothrow) staging_ring(
+      capacity_, std::max(largest, ring_ ? ring_->largest() : 0), ec));
+  if (!fresh || ec) {
+    if (!ring_) zero_copy_ = false;  // no memory for a ring: plain writes from now on
+    return nullptr;
+  }
+  ring_ = std::move(fresh);
+  return ring_.get();
+}
+
+void frame_writer::send_staged(parts message, std::size_t total, std::error_code& ec) noexcept {
+  const frame_header header = encode_frame_header(total);
+  std::size_t left = header.size() + total;
+  std::size_t part = 0;
+  std::size_t offset = 0;
+  bool header_sent = false;
+  // The header goes in the ring right before the payload, so that both leave in one vmsplice.
+  // Chunks of at most half the pipe keep the ring's guarantee (see staging_ring).
+  while (zero_copy_ && left > 0) {
+    staging_ring* staging = ring(0);
+    if (staging == nullptr) break;
+    const auto chunk = staging->reserve(
+        std::min(left, min_chunk),
+        std::min(left, staging_ring::chunk_limit(staging->pipe_capacity())), stream_bytes_);
+    if (!chunk) break;  // everything is still possibly in the pipe: the rest goes by writev
+    std::byte* out = chunk.bytes.data();
+    std::size_t payload = chunk.bytes.size();
+    if (!header_sent) {
+      std::memcpy(out, header.bytes.data(), header.size());
+      out += header.size();
+      payload -= header.size();
+      header_sent = true;
+    }
+    copy_parts(message, part, offset, out, payload);
+    splice_region(chunk.bytes.data(), chunk.bytes.size(), ec);
+    staging->publish(chunk.ticket, stream_bytes_);
+    left -= chunk.bytes.size();
+    if (ec) return;
+  }
+  if (left == 0) return;
+  if (!header_sent) {
+    append(message, total, ec);
+  } else {
+    append_rest(message, part, offset, ec);
+  }
+  if (!ec) flush(ec);
+}
+
+void frame_writer::splice_region(const std::byte* data, std::size_t size,
+                                 std::error_code& ec) noexcept {
+  while (size > 0) {
+    iovec iov{const_cast<std::byte*>(data), size};
+    // May move less than asked: it splices what fits in the pipe once there is any room.
+    const ssize_t n = syscalls().vmsplice(out_.get(), &iov, 1, 0);
+    if (n > 0) {
+      data += n;
+      size -= static_cast<std::size_t>(n);
+      stream_bytes_ += static_cast<std::uint64_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      if (!wait_writable(ec)) return;
+      continue;
+    }
+    if (n < 0 && errno == EPIPE) {
+      ec = make_error_code(errc::peer_closed);
+      return;
+    }
+    // Refused (not a pipe, seccomp, an old or odd kernel...): copy the rest, and never again.
+    zero_copy_ = false;
+    write_bytes(data, size, ec);
+    return;
+  }
+}
+
+void frame_writer::write_iov(iovec* iov, int count, std::error_code& ec) noexcept {
+  while (count > 0) {
+    const ssize_t n =
+        syscalls().writev(out_.get(), iov, std::min(count, gather_buffer::max_iovecs));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        if (!wait_writable(ec)) return;
+        continue;
+      }
+      ec = write_error();
+      return;
+    }
+    stream_bytes_ += static_cast<std::uint64_t>(n);
+    auto done = static_cast<std::size_t>(n);
+    while (count > 0 && done >= iov->iov_len) {
+      done -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      if (n == 0) {  // never for a pipe with bytes to write; do not spin on it
+        ec = std::make_error_code(std::errc::io_error);
+        return;
+      }
+      iov->iov_base = static_cast<std::byte*>(iov->iov_base) + done;
+      iov->iov_len -= done;
+    }
+  }
+}
+
+void frame_writer::write_bytes(const std::byte* data, std::size_t size,
+                               std::error_code& ec) noexcept {
+  iovec iov{const_cast<std::byte*>(data), size};
+  write_iov(&iov, 1, ec);
+}
+
+bool frame_writer::wait_writable(std::error_code& ec) noexcept {
+  // A non-blocking descriptor handed to adopt(): block in poll instead.
+  wait_ready(out_.get(), POLLOUT, forever, std::chrono::nanoseconds::zero(), ec);
+  return !ec;
+}
+
+void frame_writer::drop_loan() noexcept {
+  if (loan_.ticket != 0 && ring_) ring_->discard(loan_.ticket);
+  loan_ = {};
+}
+
+std::span<std::byte> frame_writer::loan(std::size_t size, std::error_code& ec) noexcept {
+  if (!usable(size, ec)) return {};
+  drop_loan();
+  // The frame header goes in the alignment slot right before the payload.
+  const std::size_t frame = staging_ring::alignment + size;
+  if (zero_copy_for(size)) {
+    if (staging_ring* staging = ring(frame)) {
+      if (const auto r = staging->reserve(frame, frame, stream_bytes_)) {
+        loan_ = {r.bytes.data() + staging_ring::alignment, size, r.ticket};
+        return {loan_.data, size};
+      }
+    }
+  }
+  if (heap_loan_size_ < frame) {
+    heap_loan_.reset();
+    heap_loan_size_ = 0;
+    auto* memory = static_cast<std::byte*>(
+        ::operator new[](frame, std::align_val_t{staging_ring::alignment}, std::nothrow));
+    if (memory == nullptr) {
+      ec = std::make_error_code(std::errc::not_enough_memory);
+      return {};
+    }
+    heap_loan_.reset(memory);
+    heap_loan_size_ = frame;
+  }
+  loan_ = {heap_loan_.get() + staging_ring::alignment, size, 0};
+  return {loan_.data, size};
+}
+
+void frame_writer::commit(std::size_t used, std::error_code& ec) noexcept {
+  ec.clear();
+  if (loan_.data == nullptr || used > loan_.size) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+    return;
+  }
+  if (!usable(used, ec)) return;
+  const loan_state loan = std::exchange(loan_, {});
+  const frame_header header = encode_frame_header(used);
+  std::byte* frame = loan.data - header.size();
+  std::memcpy(frame, header.bytes.data(), header.size());
+  sigpipe_guard guard(guard_sigpipe_);
+  const std::uint64_t start = stream_bytes_;
+  if (loan.ticket != 0) {
+    if (zero_copy_) {
+      splice_region(frame, header.size() + used, ec);
+    } else {
+      write_bytes(frame, header.size() + used, ec);
+    }
+    if (ring_) ring_->publish(loan.ticket, stream_bytes_);
+  } else if (gather_writes_ || used <= python_single_write_limit) {
+    write_bytes(frame, header.size() + used, ec);
+  } else {
+    write_bytes(frame, header.size(), ec);
+    if (!ec) write_bytes(loan.data, used, ec);
+  }
+  if (heap_loan_size_ > heap_loan_keep) {
+    heap_loan_.reset();
+    heap_loan_size_ = 0;
+  }
+  finish(start, guard, ec);
+}
+
+void frame_writer::send_from_fd(int in_fd, std::size_t length, std::error_code& ec) noexcept {
+  if (!usable(length, ec)) return;
+  sigpipe_guard guard(guard_sigpipe_);
+  const std::uint64_t start = stream_bytes_;
+  const frame_header header = encode_frame_header(length);
+  write_bytes(header.bytes.data(), header.size(), ec);
+  std::size_t left = length;
+  bool use_splice = true;
+  while (!ec && left > 0) {
+    ssize_t n;
+    if (use_splice) {
+      // Page cache pages go into the pipe by reference: nothing is copied in user space.
+      n = syscalls().splice(in_fd, nullptr, out_.get(), nullptr, left, 0);
+    } else {
+      const std::span<std::byte> bounce = gather_.scratch();
+      n = syscalls().read(in_fd, bounce.data(), std::min(left, bounce.size()));
+      if (n > 0) write_bytes(bounce.data(), static_cast<std::size_t>(n), ec);
+    }
+    if (n > 0) {
+      // Spliced bytes stay off the staging ring's clock: a socket's pipe buffers may hold more
+      // than a page each, and the ring's proof counts bytes in buffers of at most a page.
+      left -= static_cast<std::size_t>(n);
+    } else if (n == 0) {
+      ec = make_error_code(errc::source_ended);
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno == EAGAIN) {
+      // Either side may be non-blocking: wait for the source, then for room in the pipe.
+      if (wait_ready(in_fd, POLLIN, forever, std::chrono::nanoseconds::zero(), ec)) {
+        if (use_splice && !ec) wait_writable(ec);
+      }
+    } else if (use_splice && (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+      use_splice = false;  // a source splice does not support: copy through user space
+    } else {
+      ec = errno == EPIPE && use_splice ? make_error_code(errc::peer_closed) : last_os_error();
+    }
+  }
+  finish(start, guard, ec);
+}
+
+fd frame_writer::release() noexcept {
+  drop_loan();
+  return std::move(out_);
+}
+
+void frame_writer::close(std::error_code& ec) noexcept {
+  drop_loan();
+  out_.close(ec);
+}
+
+}  // namespace pipes::detail

@@ -1,0 +1,101 @@
+// The sending half of a connection: frames messages and gets them into the pipe with as few
+// system calls and copies as the options allow (writev gathering, vmsplice from a staging ring,
+// splice from files).
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <span>
+#include <system_error>
+
+#include "gather_buffer.hpp"
+#include "pipes/fd.hpp"
+#include "pipes/options.hpp"
+#include "staging_ring.hpp"
+
+namespace pipes::detail {
+
+class sigpipe_guard;
+
+class frame_writer {
+ public:
+  using parts = std::span<const std::span<const std::byte>>;
+
+  // Takes the write end, clears packet mode (O_DIRECT) and sizes the pipe per `opts`.
+  frame_writer(fd out, const options& opts, bool guard_sigpipe);
+  ~frame_writer();
+  frame_writer(const frame_writer&) = delete;
+  frame_writer& operator=(const frame_writer&) = delete;
+
+  int native() const noexcept { return out_.get(); }
+  std::size_t capacity() const noexcept { return capacity_; }
+
+  // One message made of the concatenation of `message`.
+  void send_message(parts message, std::error_code& ec) noexcept;
+  // Each element is one message.
+  void send_batch(parts messages, std::error_code& ec) noexcept;
+  // Writable memory for a message of up to `size` bytes; a second loan abandons the first.
+  std::span<std::byte> loan(std::size_t size, std::error_code& ec) noexcept;
+  // Sends the first `used` bytes of the loan as one message (`used` <= the loan's size).
+  void commit(std::size_t used, std::error_code& ec) noexcept;
+  void commit_all(std::error_code& ec) noexcept { commit(loan_.size, ec); }
+  // Sends `length` bytes read from `in_fd` (from its current offset) as one message.
+  void send_from_fd(int in_fd, std::size_t length, std::error_code& ec) noexcept;
+
+  // Abandons any loan and gives up the descriptor.
+  fd release() noexcept;
+  void close(std::error_code& ec) noexcept;
+
+ private:
+  struct loan_state {
+    std::byte* data = nullptr;  // payload; the header goes right before it
+    std::size_t size = 0;
+    std::uint64_t ticket = 0;  // nonzero: the memory is in the ring
+  };
+  struct aligned_delete {
+    void operator()(std::byte* p) const noexcept {
+      ::operator delete[](p, std::align_val_t{staging_ring::alignment});
+    }
+  };
+
+  bool usable(std::size_t size, std::error_code& ec) const noexcept;
+  void finish(std::uint64_t stream_at_start, sigpipe_guard& guard, std::error_code& ec) noexcept;
+  bool zero_copy_for(std::size_t size) const noexcept {
+    return zero_copy_ && size >= zero_copy_threshold_;
+  }
+  staging_ring* ring(std::size_t largest) noexcept;
+  void drop_loan() noexcept;
+
+  void append(parts message, std::size_t total, std::error_code& ec) noexcept;
+  void append_rest(parts message, std::size_t part, std::size_t offset,
+                   std::error_code& ec) noexcept;
+  void flush(std::error_code& ec) noexcept;
+  void send_python_style(parts message, std::size_t total, std::error_code& ec) noexcept;
+  void send_staged(parts message, std::size_t total, std::error_code& ec) noexcept;
+  void splice_region(const std::byte* data, std::size_t size, std::error_code& ec) noexcept;
+  void write_iov(iovec* iov, int count, std::error_code& ec) noexcept;
+  void write_bytes(const std::byte* data, std::size_t size, std::error_code& ec) noexcept;
+  bool wait_writable(std::error_code& ec) noexcept;
+
+  fd out_;
+  std::size_t capacity_ = 0;
+  std::size_t max_message_size_;
+  std::size_t zero_copy_threshold_;
+  bool gather_writes_;
+  bool guard_sigpipe_;
+  bool zero_copy_;  // turned off for good when vmsplice is refused
+  // Bytes this writer has put into the pipe: the staging ring's clock.
+  std::uint64_t stream_bytes_ = 0;
+  std::error_code broken_;  // sticky: the stream stopped in the middle of a frame
+  gather_buffer gather_;
+  std::unique_ptr<staging_ring> ring_;
+  std::unique_ptr<std::byte[], aligned_delete> heap_loan_;
+  std::size_t heap_loan_size_ = 0;
+  loan_state loan_;
+};
+
+}  // namespace pipes::detail

@@ -15,4 +15,19 @@ std::unique_ptr<Transport> make_naive_pipe(const TransportParams& params);
 // framed as Python's Connection frames.
 std::unique_ptr<Transport> make_socketpair(const TransportParams& params);
 
+// boost::interprocess::message_queue, one per direction, messages chunked to its slot size.
+std::unique_ptr<Transport> make_boost_mq(const TransportParams& params);
+
+// POSIX message queues (mq_open), one per direction, within the system's limits as an
+// unprivileged user gets them; messages chunked to msgsize_max. Throws `unsupported` if the
+// limits are too small.
+std::unique_ptr<Transport> make_posix_mq(const TransportParams& params);
+
+// A single-producer single-consumer byte ring per direction in shared memory, futex wake-ups.
+std::unique_ptr<Transport> make_shm_ring(const TransportParams& params);
+
+// ZeroMQ PAIR sockets over ipc:// (a private directory) and over tcp://127.0.0.1.
+std::unique_ptr<Transport> make_zmq_ipc(const TransportParams& params);
+std::unique_ptr<Transport> make_zmq_tcp(const TransportParams& params);
+
 }  // namespace baselines

@@ -70,6 +70,7 @@ struct echo_test {
                 const auto message = std::span(out).first(size_of(seq));
                 fill(seq, message);
                 channel.send(message);
+                channel.flush();
                 expect_message(seq, channel.receive(scratch), want);
                 report.bytes_checked += message.size();
                 context.progress(seq + 1);
@@ -93,6 +94,7 @@ struct echo_test {
                 const auto received = channel.receive(scratch);
                 expect_message(seq, received, want);
                 channel.send(received);
+                channel.flush();
                 report.bytes_checked += received.size();
                 context.progress(seq + 1);
               }

@@ -1,0 +1,215 @@
+#include "tuned_pipe_transports.hpp"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "pipes/connection.hpp"
+
+namespace harness {
+namespace {
+
+using baselines::Channel;
+using baselines::Role;
+
+enum class sending {
+  plain,    // send_bytes from the caller's buffer
+  loan,     // the caller builds each message inside the staging ring (loan + commit)
+  built,    // the caller builds each message in its own buffer, then send_bytes: loan's twin
+  batched,  // small messages gathered and sent with send_batch
+};
+
+class connection_channel : public Channel {
+ public:
+  explicit connection_channel(pipes::Connection connection) : connection_(std::move(connection)) {}
+
+  void send(std::span<const std::byte> message) override { connection_.send_bytes(message); }
+
+  std::span<const std::byte> receive(std::span<std::byte> scratch) override {
+    return scratch.first(connection_.recv_bytes_into(scratch));
+  }
+
+ protected:
+  pipes::Connection connection_;
+};
+
+class loaning_channel final : public connection_channel {
+ public:
+  using connection_channel::connection_channel;
+  std::optional<std::span<std::byte>> loan(std::size_t size) override {
+    return connection_.loan(size);
+  }
+  void commit_loan() override { connection_.commit(); }
+};
+
+// Builds each message in its own buffer and sends it with send_bytes, as a user without loans
+// would: the like-for-like partner of loaning_channel (same bytes, one more copy).
+class building_channel final : public connection_channel {
+ public:
+  using connection_channel::connection_channel;
+  std::optional<std::span<std::byte>> loan(std::size_t size) override {
+    buffer_.resize(size);
+    return std::span(buffer_);
+  }
+  void commit_loan() override { connection_.send_bytes(buffer_); }
+
+ private:
+  std::vector<std::byte> buffer_;
+};
+
+// Gathers small messages and hands them to send_batch together; flushes before it would hold
+// more than `max_batch_bytes` or `max_batch_messages`, before any large message, and on flush().
+class batching_channel final : public connection_channel {
+ public:
+  static constexpr std::size_t max_batch_bytes = 64u << 10;
+  static constexpr std::size_t max_batch_messages = 512;
+
+  using connection_channel::connection_channel;
+
+  void send(std::span<const std::byte> message) override {
+    if (message.size() > max_batch_bytes / 4) {
+      flush();
+      connection_.send_bytes(message);
+      return;
+    }
+    if (arena_.size() + message.size() > max_batch_bytes || ends_.size() == max_batch_messages) {
+      flush();
+    }
+    arena_.insert(arena_.end(), message.begin(), message.end());
+    ends_.push_back(arena_.size());
+  }
+
+  void flush() override {
+    if (ends_.empty()) return;
+    views_.clear();
+    std::size_t begin = 0;
+    for (std::size_t end : ends_) {
+      views_.emplace_back(arena_.data() + begin, end - begin);
+      begin = end;
+    }
+    connection_.send_batch(views_);
+    arena_.clear();
+    ends_.clear();
+  }
+
+ private:
+  std::vector<std::byte> arena_;
+  std::vector<std::size_t> ends_;  // offsets in arena_ (spans would dangle on reallocation)
+  std::vector<std::span<const std::byte>> views_;
+};
+
+// Two kernel pipes, one per direction, made before fork. Each child adopts its two descriptors
+// into a Connection of its own, so that buffers and the staging ring are allocated in the
+// process that uses them (no copy-on-write faults inside a timed run).
+class tuned_pipe_transport final : public baselines::Transport {
+ public:
+  tuned_pipe_transport(const pipes::options& options, sending how, std::string description)
+      : options_(options), how_(how), description_(std::move(description)) {
+    auto [leader, follower] = pipes::make_duplex(options_);
+    std::tie(leader_read_, leader_write_) = leader.release();
+    std::tie(follower_read_, follower_write_) = follower.release();
+  }
+
+  ~tuned_pipe_transport() override {
+    for (int raw : {leader_read_, leader_write_, follower_read_, follower_write_}) {
+      pipes::fd closing(raw);
+    }
+  }
+
+  std::unique_ptr<Channel> open(Role role) override {
+    int& read_end = role == Role::leader ? leader_read_ : follower_read_;
+    int& write_end = role == Role::leader ? leader_write_ : follower_write_;
+    auto connection = pipes::Connection::adopt(std::exchange(read_end, -1),
+                                               std::exchange(write_end, -1), options_);
+    switch (how_) {
+      case sending::loan:
+        return std::make_unique<loaning_channel>(std::move(connection));
+      case sending::built:
+        return std::make_unique<building_channel>(std::move(connection));
+      case sending::batched:
+        return std::make_unique<batching_channel>(std::move(connection));
+      case sending::plain:
+        break;
+    }
+    return std::make_unique<connection_channel>(std::move(connection));
+  }
+
+  std::string describe() const override { return description_; }
+
+ private:
+  pipes::options options_;
+  sending how_;
+  std::string description_;
+  int leader_read_ = -1, leader_write_ = -1, follower_read_ = -1, follower_write_ = -1;
+};
+
+// Room for the largest message of the run, whatever the library's default bound.
+pipes::options sized_for(pipes::options options, const baselines::TransportParams& params) {
+  options.max_message_size = std::max(options.max_message_size, params.message_size);
+  return options;
+}
+
+// Every lever off: the library behaves as Python's Connection does on a default pipe.
+pipes::options levers_off() {
+  pipes::options o;
+  o.pipe_capacity = 0;
+  o.gather_writes = false;
+  o.read_ahead = false;
+  o.zero_copy = false;
+  o.spin = std::chrono::nanoseconds(0);
+  return o;
+}
+
+std::unique_ptr<baselines::Transport> make(const baselines::TransportParams& params,
+                                           pipes::options options, sending how,
+                                           std::string description) {
+  return std::make_unique<tuned_pipe_transport>(sized_for(options, params), how,
+                                                std::move(description));
+}
+
+}  // namespace
+
+std::unique_ptr<baselines::Transport> make_tuned_pipe(const baselines::TransportParams& p) {
+  return make(p, {}, sending::plain, "pipes, default options, send_bytes");
+}
+std::unique_ptr<baselines::Transport> make_tuned_pipe_loan(const baselines::TransportParams& p) {
+  return make(p, {}, sending::loan, "pipes, default options, messages built in a loan");
+}
+std::unique_ptr<baselines::Transport> make_tuned_pipe_built(const baselines::TransportParams& p) {
+  return make(p, {}, sending::built,
+              "pipes, default options, messages built in a user buffer then send_bytes");
+}
+std::unique_ptr<baselines::Transport> make_tuned_pipe_batch(const baselines::TransportParams& p) {
+  return make(p, {}, sending::batched,
+              "pipes, default options, send_batch of up to 512 messages / 64 KiB");
+}
+std::unique_ptr<baselines::Transport> make_tuned_pipe_spin(const baselines::TransportParams& p) {
+  pipes::options o;
+  o.spin = std::chrono::microseconds(100);
+  return make(p, o, sending::plain, "pipes, default options + 100 us spin before blocking");
+}
+std::unique_ptr<baselines::Transport> make_pipe_levers_off(const baselines::TransportParams& p) {
+  return make(p, levers_off(), sending::plain, "pipes with every lever off");
+}
+std::unique_ptr<baselines::Transport> make_pipe_bigbuf(const baselines::TransportParams& p) {
+  auto o = levers_off();
+  o.pipe_capacity = pipes::options{}.pipe_capacity;
+  return make(p, o, sending::plain, "levers off + pipe capacity raised to pipe-max-size");
+}
+std::unique_ptr<baselines::Transport> make_pipe_writev(const baselines::TransportParams& p) {
+  auto o = levers_off();
+  o.gather_writes = true;
+  return make(p, o, sending::plain, "levers off + header and payload in one writev");
+}
+std::unique_ptr<baselines::Transport> make_pipe_readahead(const baselines::TransportParams& p) {
+  auto o = levers_off();
+  o.read_ahead = true;
+  return make(p, o, sending::plain, "levers off + buffered read-ahead on the receiver");
+}
+std::unique_ptr<baselines::Transport> make_pipe_vmsplice(const baselines::TransportParams& p) {
+  auto o = levers_off();
+  o.zero_copy = true;
+  return make(p, o, sending::plain, "levers off + vmsplice from the staging ring");
+}
+
+}  // namespace harness

@@ -1,0 +1,419 @@
+"""The charts of a run, each written as NAME.svg and NAME.png into the run directory.
+
+Every chart takes its colours and markers from transports.py and its numbers from analysis.py,
+so a transport looks the same everywhere and a chart never disagrees with the report. Points
+that errored or were skipped are not drawn; each panel says which ones it left out, and
+REPORT.md gives the reasons. Output is deterministic (fixed SVG hash salt, no dates) so that
+re-plotting an unchanged run leaves the files unchanged.
+"""
+from __future__ import annotations
+
+import math
+import os
+import textwrap
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display, identical output everywhere
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import colors, ticker  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+import analysis as an  # noqa: E402
+import transports as tp  # noqa: E402
+from results import Run  # noqa: E402
+from units import fmt_ns, fmt_ratio, human_size  # noqa: E402
+
+matplotlib.rcParams.update({
+    "svg.hashsalt": "pipebench",  # stable element ids in the SVG
+    "svg.fonttype": "path",  # text as paths: renders the same without our fonts installed
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "legend.fontsize": 8,
+    "legend.framealpha": 0.9,
+})
+
+PNG_DPI = 150
+
+# -- shared pieces ---------------------------------------------------------------------------
+
+
+def _figure(title: str, run: Run, ncols: int, width: float, height: float,
+            sharey: bool = False, width_ratios: Optional[Sequence[float]] = None,
+            nrows: int = 1):
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), sharey=sharey,
+                             squeeze=False, layout="constrained",
+                             gridspec_kw={"width_ratios": width_ratios} if width_ratios else None)
+    # Title, then the machine and how the values were made: a chart must make sense alone.
+    how = " or ".join(run.summaries()) or "no successful rows"
+    fig.suptitle(f"{title}\n{run.machine()}  ·  each value: {how}", fontsize=10.5, x=0.01,
+                 ha="left")
+    return fig, [ax for row in axes for ax in row]
+
+
+def _save(fig, directory: str, name: str) -> None:
+    base = os.path.join(directory, name)
+    fig.savefig(base + ".svg", format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(base + ".png", format="png", bbox_inches="tight", dpi=PNG_DPI,
+                metadata={"Software": None})
+    plt.close(fig)
+
+
+def _size_axis(ax, sizes: Sequence[int]) -> None:
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(sizes))
+    ax.set_xticklabels([human_size(s) for s in sizes], rotation=45 if len(sizes) > 6 else 0,
+                       ha="right" if len(sizes) > 6 else "center")
+    ax.xaxis.set_minor_locator(ticker.NullLocator())
+    ax.set_xlabel("message size")
+    if sizes:
+        ax.set_xlim(sizes[0] / 1.4, sizes[-1] * 1.4)
+
+
+def _plain_log_y(ax, label: str) -> None:
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:,g}"))
+    ax.set_ylabel(label)
+
+
+def _empty(ax, message: str) -> None:
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", fontsize=10,
+            color="#666666", wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+
+
+def _style(transport: str) -> dict:
+    s = tp.get(transport)
+    return {"color": s.color, "marker": s.marker or None, "linestyle": s.linestyle,
+            "linewidth": s.linewidth, "markersize": 5, "label": transport}
+
+
+def _not_drawn(run: Run, workload: str, transports: Sequence[str],
+               sizes: Sequence[int]) -> List[str]:
+    """'posix_mq 64 KiB, 1 MiB (skipped)' for each plotted transport with errored points."""
+    notes = []
+    for t in transports:
+        bad = [run.get(workload, t, s) for s in sizes]
+        bad = [m for m in bad if m is not None and not m.ok]
+        if bad:
+            kinds = sorted({"skipped" if m.skipped else "error" for m in bad})
+            notes.append(f"{t} {_size_span([m.size for m in bad], sizes)} ({'/'.join(kinds)})")
+    return notes
+
+
+def _size_span(chosen: Sequence[int], sizes: Sequence[int]) -> str:
+    """'16 KiB to 64 MiB' when `chosen` is a run of consecutive `sizes`, else a list."""
+    def name(size: int) -> str:
+        return human_size(size).replace(" ", "\u00a0")  # never wrapped between number and unit
+
+    i = list(sizes).index(chosen[0])
+    if len(chosen) > 2 and list(sizes[i:i + len(chosen)]) == list(chosen):
+        return f"{name(chosen[0])} to {name(chosen[-1])}"
+    return ", ".join(name(s) for s in chosen)
+
+
+def _legend(ax, notes: Sequence[str] = (), where: str = "right", ncol: int = 3) -> None:
+    """The axes' legend outside the plot, ending with what was not drawn and why."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return  # an empty panel says why in its middle
+    for note in dict.fromkeys(notes):  # de-duplicated, in order
+        handles.append(Line2D([], [], linestyle="none"))
+        labels.append(textwrap.fill(f"not drawn: {note}", 34, subsequent_indent="  "))
+    if where == "right":
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    else:
+        rotated = len(ax.get_xticks()) > 6  # slanted size labels need more room
+        ax.legend(handles, labels, loc="upper center", ncol=ncol, borderaxespad=0,
+                  bbox_to_anchor=(0.5, -0.22 if rotated else -0.14))
+
+
+def _lines(ax, run: Run, metric: an.Metric, transports: Sequence[str], sizes: Sequence[int],
+           scale: float = 1.0) -> int:
+    """One line per transport (gaps where a size is missing); returns how many were drawn."""
+    drawn = 0
+    for t in transports:
+        ys = [an.value(run, metric, t, s) for s in sizes]
+        if all(y is None for y in ys):
+            continue
+        ax.plot(sizes, [math.nan if y is None else y * scale for y in ys], **_style(t))
+        drawn += 1
+    return drawn
+
+
+def _line_panel(ax, run: Run, metric: an.Metric, transports: Sequence[str], title: str,
+                ylabel: str, scale: float = 1.0) -> List[str]:
+    """A log-log panel of `metric` against size (or a message when there is no data); returns
+    the notes on points it could not draw, for the legend."""
+    sizes = run.sizes(metric.workload, transports)
+    ax.set_title(title)
+    if not sizes:
+        _empty(ax, f"no {metric.workload} rows for these transports in this run")
+        return []
+    if not _lines(ax, run, metric, transports, sizes, scale):
+        _empty(ax, f"every {metric.workload} row for these transports failed or was skipped "
+                   "(see REPORT.md)")
+        return []
+    _size_axis(ax, sizes)
+    _plain_log_y(ax, ylabel)
+    return _not_drawn(run, metric.workload, transports, sizes)
+
+
+def _families(run: Run, *families: str, extra: Sequence[str] = ()) -> List[str]:
+    return tp.ordered(set(tp.in_families(run.transports(), *families)) |
+                      {t for t in extra if t in run.transports()})
+
+
+# -- the charts ------------------------------------------------------------------------------
+
+
+def throughput_vs_size(run: Run, directory: str) -> None:
+    fig, (left, right) = _figure("Throughput against message size (higher is better; "
+                                 "memcpy, dashed, is the in-process ceiling)", run, 2, 15, 7.2,
+                                 sharey=True)
+    notes = _line_panel(left, run, an.THROUGHPUT, _families(run, tp.CEILING, tp.PIPE, tp.LEVER),
+                        "pipes: naive, the tuned library, and each lever alone",
+                        "throughput (GiB/s)")
+    _legend(left, notes, "below")
+    notes = _line_panel(right, run, an.THROUGHPUT,
+                        _families(run, tp.CEILING, tp.RIVAL, tp.PYTHON,
+                                  extra=("naive_pipe", "tuned_pipe", "tuned_pipe_loan")),
+                        "against the rivals and Python", "throughput (GiB/s)")
+    _legend(right, notes, "below")
+    right.tick_params(labelleft=True)
+    _save(fig, directory, "throughput_vs_size")
+
+
+def latency_vs_size(run: Run, directory: str) -> None:
+    chosen = _families(run, tp.CEILING, tp.PIPE, tp.RIVAL)
+    fig, (p50, p99) = _figure("Round-trip latency against message size (lower is better; "
+                              "one-way is half; the levers and Python have their own charts)",
+                              run, 2, 14, 6, sharey=True)
+    notes = _line_panel(p50, run, an.RTT_P50, chosen, "median (p50) round trip",
+                        "round trip (µs)", scale=1e-3)
+    notes += _line_panel(p99, run, an.RTT_P99, chosen, "p99 round trip", "round trip (µs)",
+                         scale=1e-3)
+    _legend(p99, notes)
+    p99.tick_params(labelleft=True)
+    _save(fig, directory, "latency_vs_size")
+
+
+def cpu_per_gib(run: Run, directory: str) -> None:
+    chosen = _families(run, tp.CEILING, tp.PIPE, tp.RIVAL)
+    fig, (stream, pingpong) = _figure("CPU time per GiB moved, both processes, user + system "
+                                      "(lower is better; 1 s/GiB = one CPU busy per GiB/s)",
+                                      run, 2, 14, 6, sharey=True)
+    notes = _line_panel(stream, run, an.CPU_STREAM, chosen,
+                        "throughput workload (one-way stream)", "CPU seconds per GiB")
+    notes += _line_panel(pingpong, run, an.CPU_PINGPONG, chosen, "latency workload (ping-pong)",
+                         "CPU seconds per GiB")
+    _legend(pingpong, notes)
+    pingpong.tick_params(labelleft=True)
+    _save(fig, directory, "cpu_per_gib")
+
+
+def pipe_levers(run: Run, directory: str) -> None:
+    ladder = [t for t, _ref in tp.LEVER_LADDER]
+    fig, (bars, lat) = _figure("What each pipe lever buys: the library with one lever at a time, "
+                               "then all of them", run, 2, 15, 6.2, width_ratios=(2.6, 1))
+    _lever_bars(bars, run, [t for t in ladder if t in run.transports("throughput")])
+    _lever_latency(lat, run, [t for t in ladder if t in run.transports("latency")])
+    _save(fig, directory, "pipe_levers")
+
+
+def _lever_bars(ax, run: Run, steps: List[str]) -> None:
+    sizes = an.key_sizes(run.sizes("throughput", steps))
+    if len(steps) < 2 or not sizes:
+        _empty(ax, "fewer than two steps of the lever ladder have throughput rows in this run")
+        return
+    # Ratios to naive_pipe put every size on one scale; without naive_pipe, absolute GiB/s.
+    as_ratio = all(an.value(run, an.THROUGHPUT, "naive_pipe", s) for s in sizes)
+
+    def height(t: str, s: int) -> Optional[float]:
+        if as_ratio:
+            return an.fraction(run, an.THROUGHPUT, t, "naive_pipe", s)
+        return an.value(run, an.THROUGHPUT, t, s)
+
+    drawn = [h for h in (height(t, s) for t in steps for s in sizes) if h]
+    if not drawn:
+        _empty(ax, "no lever ladder step has a throughput value in this run (see REPORT.md)")
+        return
+    width = 0.84 / len(steps)
+    floor = 1.0 if as_ratio else min(drawn) / 2
+    for g, s in enumerate(sizes):
+        for i, t in enumerate(steps):
+            x = g + (i - (len(steps) - 1) / 2) * width
+            h = height(t, s)
+            if h is None:
+                m = run.get("throughput", t, s)
+                why = "not run" if m is None else ("skipped" if m.skipped else "error")
+                ax.text(x, floor, why, rotation=90, ha="center", va="bottom", fontsize=6,
+                        color="#888888")
+                continue
+            ax.bar(x, h - floor, bottom=floor, width=width * 0.92, color=tp.get(t).color,
+                   edgecolor="white", linewidth=0.3)
+            label = fmt_ratio(h) if as_ratio else f"{h:.3g}"
+            ax.text(x, h * (1.06 if h >= floor else 1 / 1.06), label, rotation=90, ha="center",
+                    va="bottom" if h >= floor else "top", fontsize=6)
+        ceiling = height("memcpy", s)
+        if ceiling:
+            ax.hlines(ceiling, g - 0.45, g + 0.45, colors="black", linestyles="--", linewidth=1.2)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _p: f"{v:g}"))
+    top = max(drawn + [height("memcpy", s) or floor for s in sizes])
+    bottom = min(drawn + [floor])
+    ax.set_ylim(bottom / 1.6, top * 2.2)  # room for the labels
+    ax.set_xticks(range(len(sizes)))
+    ax.set_xticklabels([human_size(s) for s in sizes])
+    ax.set_xlabel("message size")
+    ax.grid(axis="x", visible=False)
+    if as_ratio:
+        ax.axhline(1.0, color="#444444", linewidth=0.8)
+        ax.set_ylabel("throughput as a multiple of naive_pipe (log scale)")
+    else:
+        ax.set_ylabel("throughput (GiB/s, log scale; naive_pipe not measured at every size)")
+    ax.set_title("throughput at key sizes")
+    handles = [Patch(color=tp.get(t).color, label=t) for t in steps]
+    handles.append(Line2D([], [], color="black", linestyle="--", label="memcpy (ceiling)"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=6,
+              borderaxespad=0)
+
+
+def _lever_latency(ax, run: Run, steps: List[str]) -> None:
+    sizes = run.sizes("latency", steps)
+    if len(steps) < 2 or not sizes:
+        _empty(ax, "fewer than two steps of the\nlever ladder have latency rows")
+        return
+    size = sizes[0]  # the smallest: where per-message cost, not bandwidth, decides
+    ax.set_title(f"median round trip at {human_size(size)} (lower is better)")
+    ys = list(range(len(steps)))
+    for y, t in zip(ys, steps):
+        v = an.value(run, an.RTT_P50, t, size)
+        if v is None:
+            m = run.get("latency", t, size)
+            ax.text(0, y, " not run" if m is None else (" skipped" if m.skipped else " error"),
+                    va="center", fontsize=7, color="#888888")
+            continue
+        ax.barh(y, v / 1e3, color=tp.get(t).color, height=0.7)
+        ax.text(v / 1e3, y, " " + fmt_ns(v), va="center", fontsize=7)
+    ax.set_yticks(ys)
+    ax.set_yticklabels(steps)
+    ax.invert_yaxis()
+    ax.set_xlabel("round trip (µs)")
+    ax.grid(axis="y", visible=False)
+    ax.margins(x=0.25)
+
+
+def tuned_vs_rivals(run: Run, directory: str) -> None:
+    rows = _families(run, tp.RIVAL) + (["memcpy"] if "memcpy" in run.transports() else [])
+    columns = max(len(run.sizes("throughput")), len(run.sizes("latency")), 1)
+    # One map above the other, each as wide as its sizes need, so cell labels stay legible.
+    fig, panels = _figure("tuned_pipe against each rival: how many times better "
+                          "(blue: tuned_pipe wins, red: the rival wins)", run, 1,
+                          max(8.0, 3.2 + 0.85 * columns), 2.2 + 0.75 * max(len(rows), 2),
+                          nrows=2)
+    for ax, metric, what in ((panels[0], an.THROUGHPUT, "throughput: tuned_pipe ÷ rival"),
+                             (panels[1], an.RTT_P50, "p50 round trip: rival ÷ tuned_pipe")):
+        _heat_map(ax, run, metric, rows, what)
+    _save(fig, directory, "tuned_vs_rivals")
+
+
+def _cell_note(run: Run, workload: str, transports: Sequence[str], size: int) -> str:
+    """Why a cell has no ratio: the first of the transports that lacks a value says why."""
+    for t in transports:
+        m = run.get(workload, t, size)
+        if m is None:
+            return "n/m" if t != "tuned_pipe" else "tuned\nn/m"
+        if not m.ok:
+            return "skipped" if m.skipped else "error"
+    return "n/a"
+
+
+def _heat_map(ax, run: Run, metric: an.Metric, rows: List[str], title: str) -> None:
+    ax.set_title(title)
+    if "tuned_pipe" not in run.transports(metric.workload) or not rows:
+        _empty(ax, "tuned_pipe not measured in this run" if rows else "no rivals in this run")
+        return
+    sizes = run.sizes(metric.workload, rows + ["tuned_pipe"])
+    ratios = [[an.advantage(run, metric, "tuned_pipe", r, s) for s in sizes] for r in rows]
+    logs = [[math.nan if v is None else math.log2(v) for v in row] for row in ratios]
+    # Symmetric about 1× so that the colour alone says who wins; at least 2× each way, set by
+    # the rivals (memcpy, far ahead of everything at small sizes, just saturates).
+    finite = [abs(v) for r, row in zip(rows, logs) if r != "memcpy" for v in row
+              if not math.isnan(v)]
+    span = min(max(finite + [1.0]), 6.0)
+    cmap = plt.get_cmap("RdBu").copy()
+    cmap.set_bad("#e8e8e8")
+    image = ax.imshow(logs, cmap=cmap, norm=colors.Normalize(-span, span), aspect="auto")
+    for i, row in enumerate(ratios):
+        for j, v in enumerate(row):
+            if v is None:
+                text, color = _cell_note(run, metric.workload, ["tuned_pipe", rows[i]],
+                                         sizes[j]), "#666666"
+            else:
+                text = fmt_ratio(v)
+                color = "white" if abs(math.log2(v)) > 0.6 * span else "black"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7.5, color=color)
+    ax.set_xticks(range(len(sizes)))
+    ax.set_xticklabels([human_size(s) for s in sizes], rotation=45 if len(sizes) > 6 else 0)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([r + (" (ceiling)" if r == "memcpy" else "") for r in rows])
+    ax.set_xlabel("message size")
+    ax.grid(False)
+    if "memcpy" in rows and len(rows) > 1:
+        ax.axhline(len(rows) - 1.5, color="black", linewidth=1.2)
+    # Who wins outright at each size (tuned_pipe or a rival; memcpy is not IPC).
+    top = ax.secondary_xaxis("top")
+    top.set_xticks(range(len(sizes)))
+    winners = [an.ranking(run, metric, s, ["tuned_pipe"] + [r for r in rows if r != "memcpy"])
+               for s in sizes]
+    top.set_xticklabels([w[0][0] if w else "" for w in winners], fontsize=7.5, rotation=30,
+                        ha="left")
+    top.tick_params(length=0)
+    top.set_xlabel("best at this size (tuned_pipe or a rival)", fontsize=8)
+    bar = plt.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
+    ticks = [v for v in range(-int(span), int(span) + 1)]
+    bar.set_ticks(ticks)
+    bar.set_ticklabels([f"{2 ** v:g}×" if v >= 0 else f"1/{2 ** -v:g}×" for v in ticks])
+    bar.set_label("tuned_pipe's advantage (log scale)")
+
+
+def cpp_vs_python(run: Run, directory: str) -> None:
+    chosen = _families(run, tp.PYTHON, extra=("memcpy", "naive_pipe", "tuned_pipe", "socketpair",
+                                              "shm_ring"))
+    fig, (thr, lat) = _figure("C++ against Python's multiprocessing (dotted lines are Python; "
+                              "py_pipe and naive_pipe use the same pipe and framing)", run, 2,
+                              14, 6)
+    notes = _line_panel(thr, run, an.THROUGHPUT, chosen, "throughput (higher is better)",
+                        "throughput (GiB/s)")
+    notes += _line_panel(lat, run, an.RTT_P50, chosen, "median round trip (lower is better)",
+                         "round trip (µs)", scale=1e-3)
+    _legend(lat, notes)
+    _save(fig, directory, "cpp_vs_python")
+
+
+# Name, title (for the report's captions), and the function that draws it, in report order.
+CHARTS: List[Tuple[str, str, Callable[[Run, str], None]]] = [
+    ("throughput_vs_size", "Throughput against message size", throughput_vs_size),
+    ("latency_vs_size", "Round-trip latency (p50 and p99) against message size", latency_vs_size),
+    ("cpu_per_gib", "CPU seconds per GiB moved", cpu_per_gib),
+    ("pipe_levers", "What each pipe lever buys", pipe_levers),
+    ("tuned_vs_rivals", "tuned_pipe against each rival", tuned_vs_rivals),
+    ("cpp_vs_python", "C++ against Python's multiprocessing", cpp_vs_python),
+]
+
+
+def draw_all(run: Run, directory: str) -> Dict[str, str]:
+    """Writes every chart; returns {name: title} of those written."""
+    written = {}
+    for name, title, draw in CHARTS:
+        draw(run, directory)
+        written[name] = title
+    return written

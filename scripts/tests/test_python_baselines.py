@@ -1,0 +1,293 @@
+"""Tests of scripts/python_baselines: the message check, the statistics, the JSON it writes, and
+that a dead or frozen peer becomes an error row within seconds instead of a hang."""
+import importlib.machinery
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from unittest import mock
+
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "python_baselines")
+
+
+def load_script():
+    """The script as a module (it has no .py suffix, so it needs an explicit loader)."""
+    loader = importlib.machinery.SourceFileLoader("python_baselines", SCRIPT)
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[loader.name] = module  # dataclasses look their module up while being defined
+    loader.exec_module(module)
+    return module
+
+
+pb = load_script()
+
+TRANSPORTS = ["py_pipe", "py_pipe_duplex", "py_queue", "py_shared_memory"]
+THROUGHPUT_COUNTERS = {"bytes_per_second", "items_per_second", "cpu_s_per_GiB", "verified"}
+LATENCY_COUNTERS = {"items_per_second", "cpu_s_per_GiB", "verified", "rtt_p50_ns", "rtt_p90_ns",
+                    "rtt_p99_ns", "rtt_p999_ns", "rtt_max_ns"}
+CONTEXT_KEYS = {"date", "host_name", "executable", "num_cpus", "python_version",
+                "python_implementation", "host_kernel", "host_cpu_model", "host_cores",
+                "host_pipe_max_size", "host_pipe_user_pages_soft", "host_mqueue_msg_max",
+                "host_mqueue_msgsize_max", "host_mqueue_queues_max", "host_thp_enabled",
+                "pipebench_cpus"}
+NAME = re.compile(r"^(throughput|latency)/(py_[a-z_]+)/bytes:(\d+)/manual_time$")
+
+
+def run_script(*args, timeout=120):
+    """Runs the script with this interpreter; returns (exit status, JSON or None, stderr,
+    seconds taken)."""
+    with tempfile.TemporaryDirectory() as directory:
+        out = os.path.join(directory, "python.json")
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, SCRIPT, "--out", out, *args],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=timeout)
+        took = time.monotonic() - started
+        document = None
+        if os.path.exists(out):
+            with open(out) as f:
+                document = json.load(f)
+        leftovers = [n for n in os.listdir(directory) if n != "python.json"]
+        if leftovers:
+            raise AssertionError(f"temporary files left behind: {leftovers}")
+    return done.returncode, document, done.stderr, took
+
+
+class MessageCheckTest(unittest.TestCase):
+    """The receiver's check must catch any lost, reordered, resized or corrupted message."""
+
+    SIZES = (1, 7, 8, 9, 64, 4096, 65536)
+
+    def received(self, pool, seq):
+        """Message `seq` as the receiver gets it: a copy of what the sender sent."""
+        return bytes(pool.message(seq))
+
+    def assert_rejected(self, pool, seq, received, reason):
+        self.assertFalse(pool.matches(seq, received))
+        with self.assertRaises(pb.MessageMismatch) as caught:
+            pool.check(seq, received)
+        self.assertIn(reason, str(caught.exception))
+
+    def test_intact_messages_pass_as_bytes_and_as_buffers(self):
+        for size in self.SIZES:
+            pool = pb.PayloadPool(size)
+            for seq in (0, 1, pool.slots, 3 * pool.slots + 1):
+                message = self.received(pool, seq)
+                pool.check(seq, message)
+                pool.check(seq, memoryview(bytearray(message)))  # as in shared memory
+
+    def test_a_changed_byte_anywhere_is_caught(self):
+        for size in self.SIZES:
+            pool = pb.PayloadPool(size)
+            for index in sorted({0, min(8, size - 1), size // 2, size - 1}):
+                corrupted = bytearray(self.received(pool, 5))
+                corrupted[index] ^= 0x01
+                reason = "stamp" if index < 8 else "corrupted"
+                self.assert_rejected(pool, 5, bytes(corrupted), reason)
+
+    def test_reordered_lost_and_duplicated_messages_are_caught(self):
+        pool = pb.PayloadPool(64)
+        self.assert_rejected(pool, 4, self.received(pool, 5), "stamp of message 5")  # lost
+        self.assert_rejected(pool, 5, self.received(pool, 4), "stamp of message 4")  # repeated
+
+    def test_the_right_stamp_on_another_slots_payload_is_caught(self):
+        pool = pb.PayloadPool(4096)
+        forged = bytearray(self.received(pool, 1))
+        forged[:8] = (0).to_bytes(8, "little")
+        self.assert_rejected(pool, 0, bytes(forged), "corrupted")
+
+    def test_swapped_words_are_caught(self):
+        pool = pb.PayloadPool(64)
+        swapped = bytearray(self.received(pool, 2))
+        swapped[8:16], swapped[16:24] = swapped[16:24], swapped[8:16]
+        self.assert_rejected(pool, 2, bytes(swapped), "corrupted")
+
+    def test_wrong_sizes_are_caught(self):
+        pool = pb.PayloadPool(64)
+        message = self.received(pool, 3)
+        self.assert_rejected(pool, 3, message[:-1], "expected 64 bytes, received 63")
+        self.assert_rejected(pool, 3, message + b"x", "expected 64 bytes, received 65")
+        self.assert_rejected(pool, 3, b"", "expected 64 bytes, received 0")
+
+    def test_messages_are_pseudo_random_and_differ_between_slots(self):
+        pool = pb.PayloadPool(4096)
+        first, second = self.received(pool, 0), self.received(pool, 1)
+        self.assertNotEqual(first[8:], second[8:])
+        self.assertGreater(len(set(first)), 200)  # not a constant or a short pattern
+
+    def test_the_pool_is_larger_than_an_l2_cache_for_large_messages(self):
+        self.assertGreaterEqual(pb.PayloadPool(1 << 20).slots * (1 << 20), 8 << 20)
+        self.assertEqual(pb.PayloadPool(64 << 20).slots, 2)
+
+
+class StatisticsTest(unittest.TestCase):
+    def test_nearest_rank_percentiles(self):
+        samples = list(range(1, 1001))
+        summary = pb.summarise(samples[::-1])
+        self.assertEqual(summary["rtt_p50_ns"], 500)
+        self.assertEqual(summary["rtt_p90_ns"], 900)
+        self.assertEqual(summary["rtt_p99_ns"], 990)
+        self.assertEqual(summary["rtt_p999_ns"], 999)
+        self.assertEqual(summary["rtt_max_ns"], 1000)
+        self.assertEqual(pb.summarise([7])["rtt_p999_ns"], 7)
+
+    def test_iterations_grow_like_google_benchmark(self):
+        self.assertEqual(pb.next_iterations(1, 1e-6, 0.5), 10)  # insignificant: tenfold
+        self.assertEqual(pb.next_iterations(1000, 0.1, 0.5), 7000)  # aim at 1.4 x min time
+        self.assertEqual(pb.next_iterations(5, 0.49, 0.5), 7)
+
+    def test_aggregates_are_named_as_google_benchmark_names_them(self):
+        header = pb.row_header("throughput/py_pipe/bytes:64/manual_time", 3, 2)
+        result = pb.RunResult(seconds=1.0, cpu_seconds=1.0, messages=10, bytes_checked=640)
+        rows = [pb.iteration_row(header, i, "throughput", 64, 10 * (i + 1), result)
+                for i in range(2)]
+        aggregates = pb.aggregate_rows(rows)
+        self.assertEqual([a["aggregate_name"] for a in aggregates],
+                         ["mean", "median", "stddev", "cv"])
+        for a in aggregates:
+            self.assertEqual(a["name"], f"{header['name']}_{a['aggregate_name']}")
+            self.assertEqual(a["run_name"], header["name"])
+            self.assertEqual(a["run_type"], "aggregate")
+            self.assertNotIn("repetition_index", a)
+        self.assertEqual(aggregates[0]["items_per_second"], 15.0)
+        self.assertEqual(aggregates[3]["aggregate_unit"], "percentage")
+        self.assertEqual(pb.aggregate_rows(rows[:1]), [])
+
+
+class OutputTest(unittest.TestCase):
+    def test_a_failed_write_leaves_neither_a_file_nor_a_temporary(self):
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "out.json")
+            with mock.patch.object(pb.json, "dump", side_effect=OSError(28, "No space left")):
+                with self.assertRaises(OSError):
+                    pb.write_atomically(path, {"benchmarks": []})
+            self.assertEqual(os.listdir(directory), [])
+
+    def test_an_unwritable_destination_fails_at_once(self):
+        status, document, stderr, took = run_script_to("/nonexistent-dir/python.json")
+        self.assertEqual(status, 1)
+        self.assertIn("cannot write", stderr)
+        self.assertLess(took, 10)
+
+
+def run_script_to(out):
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, SCRIPT, "--out", out, "--sizes", "64"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=60)
+    return done.returncode, None, done.stderr, time.monotonic() - started
+
+
+class SweepTest(unittest.TestCase):
+    """A real, tiny sweep of every transport and workload."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.status, cls.document, cls.stderr, _ = run_script("--sizes", "64,4096",
+                                                             "--min-time", "0.01")
+
+    def test_it_succeeds_and_reports_progress(self):
+        self.assertEqual(self.status, 0, self.stderr)
+        self.assertIn("throughput/py_pipe/bytes:64/manual_time", self.stderr)
+
+    def test_the_context_records_the_machine(self):
+        context = self.document["context"]
+        self.assertLessEqual(CONTEXT_KEYS, set(context))
+        self.assertEqual(context["python_version"].split(".")[:2],
+                         [str(v) for v in sys.version_info[:2]])
+
+    def test_every_benchmark_has_one_verified_row_with_its_counters(self):
+        rows = self.document["benchmarks"]
+        expected = {f"{w}/{t}/bytes:{n}/manual_time" for w in ("throughput", "latency")
+                    for t in TRANSPORTS for n in (64, 4096)}
+        self.assertEqual([r["name"] for r in rows if r["name"] in expected], [r["name"] for r in rows])
+        self.assertEqual({r["name"] for r in rows}, expected)
+        for row in rows:
+            with self.subTest(row=row["name"]):
+                self.assertNotIn("error_occurred", row, row.get("error_message"))
+                workload, _, size = NAME.match(row["name"]).groups()
+                self.assertEqual(row["run_name"], row["name"])
+                self.assertEqual(row["run_type"], "iteration")
+                self.assertEqual((row["repetitions"], row["repetition_index"], row["threads"]),
+                                 (1, 0, 1))
+                self.assertEqual(row["time_unit"], "us")
+                self.assertGreater(row["iterations"], 0)
+                self.assertGreater(row["real_time"], 0)
+                self.assertGreater(row["cpu_time"], 0)
+                counters = THROUGHPUT_COUNTERS if workload == "throughput" else LATENCY_COUNTERS
+                self.assertLessEqual(counters, set(row))
+                self.assertEqual(row["verified"], 1)
+                self.assertGreater(row["cpu_s_per_GiB"], 0)
+                self.assertAlmostEqual(row["items_per_second"] * row["real_time"] / 1e6, 1.0)
+                if workload == "throughput":
+                    self.assertAlmostEqual(row["bytes_per_second"] / row["items_per_second"],
+                                           int(size))
+                else:
+                    self.assertLessEqual(row["rtt_p50_ns"], row["rtt_p90_ns"])
+                    self.assertLessEqual(row["rtt_p99_ns"], row["rtt_p999_ns"])
+                    self.assertLessEqual(row["rtt_p999_ns"], row["rtt_max_ns"])
+
+    def test_repetitions_add_google_benchmark_aggregates(self):
+        status, document, stderr, _ = run_script(
+            "--sizes", "64", "--min-time", "0.01", "--repetitions", "2",
+            "--transports", "py_pipe", "--workloads", "throughput")
+        self.assertEqual(status, 0, stderr)
+        base = "throughput/py_pipe/bytes:64/manual_time"
+        self.assertEqual([r["name"] for r in document["benchmarks"]],
+                         [base, base] + [f"{base}_{a}" for a in ("mean", "median", "stddev", "cv")])
+        self.assertEqual([r.get("repetition_index") for r in document["benchmarks"][:2]], [0, 1])
+
+
+class FailureTest(unittest.TestCase):
+    """A peer that dies or freezes fails its benchmark with a clear error, within seconds; the
+    sweep goes on and nothing (processes, shared-memory names) is left behind."""
+
+    def shm_names(self):
+        try:
+            return set(os.listdir("/dev/shm"))
+        except OSError:
+            return set()
+
+    def run_with_fault(self, fault, *args):
+        before = self.shm_names()
+        status, document, stderr, took = run_script("--sizes", "64,4096", "--min-time", "0.3",
+                                                    "--inject-fault", fault, *args)
+        self.assertEqual(status, 0, stderr)
+        self.assertEqual(self.shm_names() - before, set())
+        return document["benchmarks"], took
+
+    def test_a_receiver_that_dies_fails_each_benchmark_at_once(self):
+        for transport in TRANSPORTS:
+            with self.subTest(transport=transport):
+                rows, took = self.run_with_fault("die@50", "--transports", transport)
+                self.assertEqual(len(rows), 4)  # both workloads, both sizes: the sweep went on
+                for row in rows:
+                    self.assertTrue(row["error_occurred"])
+                    role = "receiver" if row["name"].startswith("throughput") else "echoer"
+                    self.assertIn(f"{role} at message 50: the {role} process died "
+                                  "(exited with status 3)", row["error_message"])
+                    self.assertNotIn("verified", row)
+                    self.assertEqual((row["iterations"], row["real_time"]), (0, 0.0))
+                self.assertLess(took, 20)
+
+    def test_a_frozen_receiver_is_reported_as_a_stall(self):
+        for transport in ("py_pipe", "py_queue", "py_shared_memory"):
+            with self.subTest(transport=transport):
+                rows, took = self.run_with_fault("stall@50", "--transports", transport,
+                                                 "--workloads", "throughput", "--sizes", "64",
+                                                 "--stall-timeout", "1")
+                self.assertEqual(len(rows), 1)
+                self.assertRegex(rows[0]["error_message"],
+                                 r"^stalled: no progress for 1 s \(sender at message \d+, "
+                                 r"receiver at message 50\)$")
+                self.assertLess(took, 15)
+
+
+if __name__ == "__main__":
+    unittest.main()

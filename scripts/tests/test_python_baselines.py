@@ -5,6 +5,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -190,7 +191,8 @@ class SweepTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.status, cls.document, cls.stderr, _ = run_script("--sizes", "64,4096",
-                                                             "--min-time", "0.01")
+                                                             "--min-time", "0.01",
+                                                             "--transports", ",".join(TRANSPORTS))
 
     def test_it_succeeds_and_reports_progress(self):
         self.assertEqual(self.status, 0, self.stderr)
@@ -287,6 +289,77 @@ class FailureTest(unittest.TestCase):
                                  r"^stalled: no progress for 1 s \(sender at message \d+, "
                                  r"receiver at message 50\)$")
                 self.assertLess(took, 15)
+
+
+def find_peer_binary():
+    """pipebench_python_peer of the build being tested: $PIPEBENCH_PYTHON_PEER, else the build
+    tree ctest runs this from (<build>/scripts/tests), else the repository's build/."""
+    candidates = [os.environ.get("PIPEBENCH_PYTHON_PEER", ""),
+                  os.path.join(os.getcwd(), os.pardir, os.pardir, "harness",
+                               "pipebench_python_peer"),
+                  pb.DEFAULT_PEER_BINARY]
+    for path in candidates:
+        if path and os.access(path, os.X_OK):
+            return os.path.abspath(path)
+    return None
+
+
+PEER_BINARY = find_peer_binary()
+
+
+class FromTunedPipeTest(unittest.TestCase):
+    """py_from_tuned_pipe: a C++ pipes sender (pipebench_python_peer) to a Python receiver."""
+
+    def test_a_missing_peer_is_an_error_row_not_a_failure(self):
+        status, document, stderr, _ = run_script(
+            "--sizes", "64", "--transports", "py_from_tuned_pipe",
+            "--peer-binary", "/nonexistent/pipebench_python_peer")
+        self.assertEqual(status, 0, stderr)
+        rows = document["benchmarks"]
+        self.assertEqual(len(rows), 2)
+        for row in rows:
+            self.assertTrue(row["error_occurred"])
+            self.assertEqual(row["error_message"],
+                             "skipped: C++ peer not built (run ./scripts/setup)")
+
+    @unittest.skipUnless(PEER_BINARY, "pipebench_python_peer is not built")
+    def test_the_cpp_sender_makes_the_exact_bytes_python_checks(self):
+        # Sizes around the stamp, odd lengths (randbytes' last partial word), the zero-copy
+        # threshold and Python's 16 KiB write split: every byte is checked on the Python side.
+        sizes = "1,3,7,8,9,63,64,4097,16385,65536,1048576"
+        status, document, stderr, _ = run_script("--sizes", sizes, "--min-time", "0.01",
+                                                 "--transports", "py_from_tuned_pipe",
+                                                 "--peer-binary", PEER_BINARY)
+        self.assertEqual(status, 0, stderr)
+        rows = document["benchmarks"]
+        self.assertEqual(len(rows), 2 * len(sizes.split(",")))
+        for row in rows:
+            with self.subTest(row=row["name"]):
+                self.assertNotIn("error_occurred", row, row.get("error_message"))
+                self.assertEqual(row["verified"], 1)
+                self.assertGreater(row["cpu_s_per_GiB"], 0)
+                if row["name"].startswith("latency"):
+                    self.assertLessEqual(row["rtt_p50_ns"], row["rtt_max_ns"])
+                    self.assertGreater(row["rtt_p50_ns"], 0)
+                else:
+                    self.assertGreater(row["bytes_per_second"], 0)
+
+    @unittest.skipUnless(PEER_BINARY, "pipebench_python_peer is not built")
+    def test_a_python_receiver_that_dies_fails_the_run_and_leaves_no_peer(self):
+        status, document, stderr, took = run_script(
+            "--sizes", "64,4096", "--min-time", "0.3", "--inject-fault", "die@50",
+            "--transports", "py_from_tuned_pipe", "--peer-binary", PEER_BINARY)
+        self.assertEqual(status, 0, stderr)
+        self.assertEqual(len(document["benchmarks"]), 4)
+        for row in document["benchmarks"]:
+            role = "receiver" if row["name"].startswith("throughput") else "echoer"
+            self.assertIn(f"{role} at message 50: the {role} process died",
+                          row["error_message"])
+        self.assertLess(took, 20)
+        if shutil.which("pgrep"):  # the peer died with the Python process that ran it
+            leftovers = subprocess.run(["pgrep", "-f", PEER_BINARY], stdout=subprocess.PIPE,
+                                       universal_newlines=True).stdout.split()
+            self.assertEqual(leftovers, [])
 
 
 if __name__ == "__main__":

@@ -22,14 +22,9 @@
 #include <string_view>
 #include <vector>
 
-namespace {
+#include "worker_arguments.hpp"
 
-int parse_fd(const char* text) {
-  int value = -1;
-  const std::string_view s(text);
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  return ec == std::errc{} && end == s.data() + s.size() ? value : -1;
-}
+namespace {
 
 // The CRC-32 of zlib (reflected polynomial 0xedb88320), table-driven.
 std::uint32_t crc32(std::span<const std::byte> data) {
@@ -51,17 +46,9 @@ std::uint32_t crc32(std::span<const std::byte> data) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int read_fd = -1;
-  int write_fd = -1;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--read-fd") == 0) read_fd = parse_fd(argv[i + 1]);
-    if (std::strcmp(argv[i], "--write-fd") == 0) write_fd = parse_fd(argv[i + 1]);
-  }
-  if (read_fd < 0 || write_fd < 0) {
-    std::fprintf(stderr, "usage: %s --read-fd N --write-fd M\n", argv[0]);
-    return 2;
-  }
-  auto python = pipes::Connection::adopt(read_fd, write_fd);
+  auto arguments = examples::connection_from_arguments(argc, argv);
+  if (!arguments) return 2;
+  auto& python = *arguments;
   try {
     for (;;) {
       const std::vector<std::byte> request = python.recv_bytes();

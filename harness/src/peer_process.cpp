@@ -25,6 +25,7 @@ static_assert(std::is_trivially_copyable_v<role_report>);
 constexpr std::byte go_signal{'g'};
 constexpr std::byte ready_signal{'r'};
 constexpr auto poll_tick = std::chrono::milliseconds(50);
+constexpr auto death_grace = std::chrono::milliseconds(200);
 
 [[noreturn]] void throw_errno(const char* what) {
   throw std::system_error(errno, std::system_category(), what);
@@ -137,6 +138,11 @@ struct child {
   std::string where() const {
     return name + " at message " + std::to_string(progress->load(std::memory_order_relaxed));
   }
+  // Reaps a child whose control socket read EOF; describes where and how it died.
+  std::string death() {
+    const std::string at = where();
+    return at + ": the " + name + " process died (" + reap() + ")";
+  }
 };
 
 pid_t fork_child(baselines::Role side, const role& r, pipes::fd control, pipes::fd peer_link,
@@ -153,6 +159,29 @@ pid_t fork_child(baselines::Role side, const role& r, pipes::fd control, pipes::
     child_main(side, r, control, peer_link, progress, std::move(transport), controller);
   }
   return pid;
+}
+
+// How `c` died, if its control socket reads EOF within `grace`; empty if it is still alive.
+// A peer's death is usually the cause of the other side's error ("peer closed the connection"),
+// and which of the two the controller hears first is a race: this lets it name the cause.
+std::string death_within(child& c, std::chrono::milliseconds grace) {
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (!c.reported) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return {};
+    pollfd fd{c.control.get(), POLLIN, 0};
+    if (::poll(&fd, 1, static_cast<int>(left.count())) <= 0) continue;
+    role_report report;
+    const ssize_t got = ::recv(c.control.get(), &report, sizeof report, 0);
+    if (got == static_cast<ssize_t>(sizeof report)) {
+      c.reported = true;
+      c.report = report;
+    } else if (got == 0) {
+      return c.death();
+    }
+  }
+  return {};
 }
 
 // Waits until every child has done what `done` asks, one has failed, or nothing moved for
@@ -180,10 +209,12 @@ std::string supervise(std::array<child*, 2> children, std::chrono::milliseconds 
       } else if (got == static_cast<ssize_t>(sizeof report)) {
         c.reported = true;
         c.report = report;
-        if (!report.ok) return report.error;
+        if (!report.ok) {
+          const std::string cause = death_within(*children[1 - i], death_grace);
+          return cause.empty() ? std::string(report.error) : cause + "; " + report.error;
+        }
       } else if (got == 0 || (got < 0 && errno != EINTR)) {
-        const std::string where = c.where();
-        return where + ": the " + c.name + " process died (" + c.reap() + ")";
+        return c.death();
       }
     }
     const auto now = std::chrono::steady_clock::now();

@@ -369,20 +369,46 @@ def _heat_map(ax, run: Run, metric: an.Metric, rows: List[str], title: str) -> N
     ax.grid(False)
     if "memcpy" in rows and len(rows) > 1:
         ax.axhline(len(rows) - 1.5, color="black", linewidth=1.2)
-    # Who wins outright at each size (tuned_pipe or a rival; memcpy is not IPC).
+    # tuned_pipe's place at each size among itself and the rivals (memcpy is not IPC), and who
+    # is first: one name for a run of sizes, so that the winner reads at a glance.
     top = ax.secondary_xaxis("top")
     top.set_xticks(range(len(sizes)))
-    winners = [an.ranking(run, metric, s, ["tuned_pipe"] + [r for r in rows if r != "memcpy"])
-               for s in sizes]
-    top.set_xticklabels([w[0][0] if w else "" for w in winners], fontsize=7.5, rotation=30,
-                        ha="left")
+    field = ["tuned_pipe"] + [r for r in rows if r != "memcpy"]
+    rankings = [an.ranking(run, metric, s, field) for s in sizes]
+    places = [next((i + 1 for i, (t, _) in enumerate(r) if t == "tuned_pipe"), None)
+              for r in rankings]
+    top.set_xticklabels([f"{_ordinal(p)} of {len(r)}" if p else "" for p, r in
+                         zip(places, rankings)], fontsize=7.5)
     top.tick_params(length=0)
-    top.set_xlabel("best at this size (tuned_pipe or a rival)", fontsize=8)
+    firsts = [(r[0][0] if r else None, s) for r, s in zip(rankings, sizes)]
+    top.set_xlabel("tuned_pipe's place at this size · first: " + _runs_of_winners(firsts),
+                   fontsize=8)
     bar = plt.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
     ticks = [v for v in range(-int(span), int(span) + 1)]
     bar.set_ticks(ticks)
     bar.set_ticklabels([f"{2 ** v:g}×" if v >= 0 else f"1/{2 ** -v:g}×" for v in ticks])
     bar.set_label("tuned_pipe's advantage (log scale)")
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}" + ("th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th"))
+
+
+def _runs_of_winners(firsts: Sequence[Tuple[Optional[str], int]]) -> str:
+    """"shm_ring at every size", or "shm_ring 64 B–1 MiB, boost_mq 4 MiB" for consecutive sizes
+    won by the same transport."""
+    runs: List[List] = []
+    for winner, size in firsts:
+        if winner is None:
+            continue
+        if runs and runs[-1][0] == winner:
+            runs[-1][2] = size
+        else:
+            runs.append([winner, size, size])
+    if len(runs) == 1 and len(firsts) > 1:
+        return f"{runs[0][0]} at every size"
+    return ", ".join(f"{w} {human_size(a)}" + (f"–{human_size(b)}" if b != a else "")
+                     for w, a, b in runs)
 
 
 def cpp_vs_python(run: Run, directory: str) -> None:

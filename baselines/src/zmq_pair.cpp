@@ -54,6 +54,19 @@ std::string zmq_version_text() {
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
 }
 
+// cppzmq throws on EINTR (a signal arrived during the call): retried like any interrupted
+// system call, so that a signal handler without SA_RESTART cannot fail a transfer.
+template <typename Call>
+auto retry_interrupted(Call call) {
+  for (;;) {
+    try {
+      return call();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+  }
+}
+
 class zmq_channel final : public Channel {
  public:
   zmq_channel(lifeline peer, zmq::context_t context, zmq::socket_t socket)
@@ -61,14 +74,14 @@ class zmq_channel final : public Channel {
 
   void send(std::span<const std::byte> message) override {
     const zmq::const_buffer buffer(message.data(), message.size());
-    while (!socket_.send(buffer, zmq::send_flags::dontwait)) {
+    while (!retry_interrupted([&] { return socket_.send(buffer, zmq::send_flags::dontwait); })) {
       if (!wait(ZMQ_POLLOUT, -1)) throw std::runtime_error("peer closed");
     }
   }
 
   // The message stays in ZeroMQ's buffer: no copy into `scratch`.
   std::span<const std::byte> receive(std::span<std::byte>) override {
-    while (!socket_.recv(last_, zmq::recv_flags::dontwait)) {
+    while (!retry_interrupted([&] { return socket_.recv(last_, zmq::recv_flags::dontwait); })) {
       if (wait(ZMQ_POLLIN, -1)) continue;
       if (!wait(ZMQ_POLLIN, drain_grace.count(), /*watch_peer=*/false)) {
         throw std::runtime_error("peer closed");

@@ -15,7 +15,8 @@
 #include <vector>
 
 #include "peer_process.hpp"
-#include "transport_registry.hpp"
+#include "test_stream.hpp"
+#include "test_transports.hpp"
 
 namespace {
 
@@ -23,36 +24,11 @@ using baselines::Channel;
 using harness::role;
 using harness::role_context;
 using harness::role_report;
+using harness_test::expect_message;
+using harness_test::fill;
+using harness_test::size_of;
 
 constexpr std::size_t max_message = 4u << 20;
-
-// Message `seq` of the test stream: a size from 0 B to 4 MiB, log-uniformly spread so that every
-// size class appears, and bytes that depend on both the sequence number and the position.
-std::size_t size_of(std::uint64_t seq) {
-  std::mt19937_64 rng(seq * 7919 + 1);
-  const double log_size = std::uniform_real_distribution<double>(0, 22)(rng);  // up to 2^22
-  if (seq % 50 == 0) return 0;
-  return std::min<std::size_t>(max_message, static_cast<std::size_t>(std::exp2(log_size)));
-}
-
-void fill(std::uint64_t seq, std::span<std::byte> out) {
-  std::uint64_t x = seq * 0x9e3779b97f4a7c15ull + 12345;
-  for (std::size_t i = 0; i < out.size(); i += 8) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    std::memcpy(out.data() + i, &x, std::min<std::size_t>(8, out.size() - i));
-  }
-}
-
-void expect_message(std::uint64_t seq, std::span<const std::byte> got,
-                    std::vector<std::byte>& want) {
-  want.resize(size_of(seq));
-  fill(seq, want);
-  if (!std::equal(got.begin(), got.end(), want.begin(), want.end())) {
-    throw std::runtime_error("message " + std::to_string(seq) + " of " +
-                             std::to_string(want.size()) + " bytes arrived wrong (" +
-                             std::to_string(got.size()) + " bytes)");
-  }
-}
 
 // The leader sends `count` messages; the follower checks each and echoes it; the leader checks
 // the echo. `follower_stop` lets a test kill or freeze the follower after some messages.
@@ -154,15 +130,8 @@ TEST_P(TransportTest, killed_leader_is_seen_by_the_follower) {
   EXPECT_NE(outcome.error.find("died"), std::string::npos) << outcome.error;
 }
 
-std::vector<const harness::transport_entry*> ipc_transports() {
-  std::vector<const harness::transport_entry*> out;
-  for (const auto& t : harness::transports()) {
-    if (!t.in_process()) out.push_back(&t);
-  }
-  return out;
-}
-
-INSTANTIATE_TEST_SUITE_P(AllTransports, TransportTest, ::testing::ValuesIn(ipc_transports()),
+INSTANTIATE_TEST_SUITE_P(AllTransports, TransportTest,
+                         ::testing::ValuesIn(harness_test::ipc_transports()),
                          [](const auto& info) { return std::string(info.param->id); });
 
 }  // namespace

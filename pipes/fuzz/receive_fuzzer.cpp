@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -48,7 +49,7 @@ struct fuzz_stream {
     }
   }
   std::size_t serve(std::byte* to, std::size_t want) noexcept {
-    const std::size_t n = std::min({want, next_chunk(), data.size() - offset});
+    const std::size_t n = std::min<std::size_t>({want, next_chunk(), data.size() - offset});
     if (n != 0) std::memcpy(to, data.data() + offset, n);
     offset += n;
     return n;

@@ -90,8 +90,9 @@ TEST(StagingRing, an_unpublished_reservation_is_never_handed_out_again) {
 // A page rewritten while still in the pipe would show up as a mismatch.
 enum class send_style { copy, loan, mixed };
 
+// The receiver pauses for 100 µs before one message in `pause_every` on average.
 void stream_and_verify(send_style style, const pipes::options& opts, int messages,
-                       std::size_t max_size, std::uint64_t seed) {
+                       std::size_t max_size, std::uint64_t seed, unsigned pause_every = 16) {
   auto [reader, writer] = pipes::make_pipe(opts);
   const pid_t child = pipes_test::fork_child([&, &reader = reader, &writer = writer] {
     reader.close();
@@ -124,7 +125,8 @@ void stream_and_verify(send_style style, const pipes::options& opts, int message
     const std::size_t size = sizes.log_size(max_size);
     if (style == send_style::mixed) sizes.next();
     // A reader that falls behind now and then lets the pipe fill up: the dangerous case.
-    if (pauses.next() % 16 == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    if (pauses.next() % pause_every == 0)
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
     const std::size_t n = reader.recv_bytes_into(got);
     ASSERT_EQ(n, size) << "message " << i;
     const std::span<std::byte> want(expected.data(), size);
@@ -159,6 +161,16 @@ TEST(ZeroCopy, sender_may_fill_the_next_loan_right_after_commit) {
 
 TEST(ZeroCopy, loans_and_copies_interleave_safely) {
   stream_and_verify(send_style::mixed, small_pipe_low_threshold(), 3000, 512 << 10, 31);
+}
+
+// Millions of messages, 1 B to 32 KiB, copies and loans mixed, a 64 KiB pipe whose ring wraps
+// every few dozen messages, and a vmsplice threshold of 512 B so that most messages are spliced
+// by reference while the sender scribbles over its buffer and fills the next loan at once.
+TEST(ZeroCopy, stress_two_million_messages_with_instant_overwrites) {
+  pipes::options opts;
+  opts.pipe_capacity = 64 * 1024;
+  opts.zero_copy_threshold = 512;
+  stream_and_verify(send_style::mixed, opts, 2'000'000, 32 << 10, 41, 4096);
 }
 
 // The rule at its edge, deterministically: a staged message, then nearly a pipe's worth of small

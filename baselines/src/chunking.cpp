@@ -23,7 +23,9 @@ class chunked_channel final : public Channel {
     std::memcpy(staging_.data(), &size, chunk_header_size);
     if (fits_inline(message.size())) {
       // One datagram: header and payload must be contiguous, so the (small) payload is staged.
-      std::memcpy(staging_.data() + chunk_header_size, message.data(), message.size());
+      if (!message.empty()) {  // an empty span may carry a null pointer, which memcpy forbids
+        std::memcpy(staging_.data() + chunk_header_size, message.data(), message.size());
+      }
       link_->send(std::span(staging_).first(chunk_header_size + message.size()));
       return;
     }

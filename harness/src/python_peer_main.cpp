@@ -305,7 +305,9 @@ void report(const outcome& out) {
   for (std::size_t s = 0; s < out.samples.size(); ++s) {
     for (std::size_t b = 0; b < 8; ++b) raw[8 * s + b] = (out.samples[s] >> (8 * b)) & 0xff;
   }
-  if (std::fwrite(raw.data(), 1, raw.size(), stdout) != raw.size() || std::fflush(stdout) != 0) {
+  // No fwrite of an empty vector: its null data() is undefined behaviour for fwrite.
+  if ((!raw.empty() && std::fwrite(raw.data(), 1, raw.size(), stdout) != raw.size()) ||
+      std::fflush(stdout) != 0) {
     throw std::runtime_error("cannot write the round trip times");
   }
 }

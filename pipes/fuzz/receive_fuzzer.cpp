@@ -1,6 +1,7 @@
 // libFuzzer target over the receiving side of pipes: an arbitrary byte stream, delivered in
 // arbitrary read sizes, through the frame parser and the read-ahead buffer.
 //
+// System calls are also interrupted (EINTR) or find nothing yet (EAGAIN) now and then.
 // Input layout: byte 0 chooses the options (read-ahead on or off, the receive call to use),
 // bytes 1-2 seed the sequence of read sizes, the rest is the stream. Reads are served from the
 // input through pipes' system-call seam, so the real code paths run with no kernel in the way.
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -48,6 +50,19 @@ struct fuzz_stream {
         return 1 + r % 65536;
     }
   }
+  // About one call in 16 is interrupted (EINTR) or finds nothing yet (EAGAIN, as on a
+  // non-blocking descriptor), so the retry and wait paths run too; they must lose nothing.
+  int next_interruption() noexcept {
+    chunk_state = chunk_state * 1103515245u + 12345u;
+    switch ((chunk_state >> 8) % 32) {
+      case 0:
+        return EINTR;
+      case 1:
+        return EAGAIN;
+      default:
+        return 0;
+    }
+  }
   std::size_t serve(std::byte* to, std::size_t want) noexcept {
     const std::size_t n = std::min<std::size_t>({want, next_chunk(), data.size() - offset});
     if (n != 0) std::memcpy(to, data.data() + offset, n);
@@ -59,10 +74,18 @@ struct fuzz_stream {
 fuzz_stream* current = nullptr;
 
 ssize_t fuzz_read(int, void* buf, size_t count) {
+  if (const int error = current->next_interruption()) {
+    errno = error;
+    return -1;
+  }
   return static_cast<ssize_t>(current->serve(static_cast<std::byte*>(buf), count));
 }
 
 ssize_t fuzz_readv(int, const iovec* iov, int iovcnt) {
+  if (const int error = current->next_interruption()) {
+    errno = error;
+    return -1;
+  }
   // Like a short read: fill the first vector with a chunk, go on only if it was filled.
   ssize_t total = 0;
   for (int i = 0; i < iovcnt; ++i) {

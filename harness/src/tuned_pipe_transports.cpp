@@ -149,17 +149,6 @@ pipes::options sized_for(pipes::options options, const baselines::TransportParam
   return options;
 }
 
-// Every lever off: the library behaves as Python's Connection does on a default pipe.
-pipes::options levers_off() {
-  pipes::options o;
-  o.pipe_capacity = 0;
-  o.gather_writes = false;
-  o.read_ahead = false;
-  o.zero_copy = false;
-  o.spin = std::chrono::nanoseconds(0);
-  return o;
-}
-
 std::unique_ptr<baselines::Transport> make(const baselines::TransportParams& params,
                                            pipes::options options, sending how,
                                            std::string description) {
@@ -189,25 +178,25 @@ std::unique_ptr<baselines::Transport> make_tuned_pipe_spin(const baselines::Tran
   return make(p, o, sending::plain, "pipes, default options + 100 us spin before blocking");
 }
 std::unique_ptr<baselines::Transport> make_pipe_levers_off(const baselines::TransportParams& p) {
-  return make(p, levers_off(), sending::plain, "pipes with every lever off");
+  return make(p, pipes::levers_off(), sending::plain, "pipes with every lever off");
 }
 std::unique_ptr<baselines::Transport> make_pipe_bigbuf(const baselines::TransportParams& p) {
-  auto o = levers_off();
+  auto o = pipes::levers_off();
   o.pipe_capacity = pipes::options{}.pipe_capacity;
   return make(p, o, sending::plain, "levers off + pipe capacity raised to pipe-max-size");
 }
 std::unique_ptr<baselines::Transport> make_pipe_writev(const baselines::TransportParams& p) {
-  auto o = levers_off();
+  auto o = pipes::levers_off();
   o.gather_writes = true;
   return make(p, o, sending::plain, "levers off + header and payload in one writev");
 }
 std::unique_ptr<baselines::Transport> make_pipe_readahead(const baselines::TransportParams& p) {
-  auto o = levers_off();
+  auto o = pipes::levers_off();
   o.read_ahead = true;
   return make(p, o, sending::plain, "levers off + buffered read-ahead on the receiver");
 }
 std::unique_ptr<baselines::Transport> make_pipe_vmsplice(const baselines::TransportParams& p) {
-  auto o = levers_off();
+  auto o = pipes::levers_off();
   o.zero_copy = true;
   return make(p, o, sending::plain, "levers off + vmsplice from the staging ring");
 }

@@ -40,12 +40,7 @@ const lever_case lever_cases[] = {
     {"small_threshold", with([](pipes::options& o) { o.zero_copy_threshold = 1; })},
     {"default_pipe_size", with([](pipes::options& o) { o.pipe_capacity = 0; })},
     {"spin", with([](pipes::options& o) { o.spin = std::chrono::microseconds(50); })},
-    {"all_off", with([](pipes::options& o) {
-       o.pipe_capacity = 0;
-       o.gather_writes = false;
-       o.read_ahead = false;
-       o.zero_copy = false;
-     })},
+    {"all_off", pipes::levers_off()},
 };
 
 const std::size_t size_classes[] = {0,     1,     4,     16383,       16384,          16385,

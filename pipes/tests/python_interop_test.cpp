@@ -106,15 +106,6 @@ python_peer start_python(const std::string& mode, const pipes::options& opts,
   return peer;
 }
 
-pipes::options levers_off() {
-  pipes::options opts;
-  opts.pipe_capacity = 0;
-  opts.gather_writes = false;
-  opts.read_ahead = false;
-  opts.zero_copy = false;
-  return opts;
-}
-
 // Byte j of python_peer.py's pattern(size, seed): (j + seed) % 251.
 bool is_python_pattern(const std::vector<std::byte>& message, std::size_t seed) {
   for (std::size_t j = 0; j < message.size(); ++j) {
@@ -169,7 +160,7 @@ TEST(PythonInterop, every_size_both_ways_with_default_options_and_zero_copy) {
 
 TEST(PythonInterop, every_size_both_ways_with_every_lever_off) {
   SKIP_WITHOUT_PYTHON();
-  every_size_both_ways(levers_off());
+  every_size_both_ways(pipes::levers_off());
 }
 
 // Thousands of small and medium messages in flight at once in both directions (a thread receives
@@ -230,12 +221,12 @@ void streams_both_ways(const pipes::options& opts) {
 TEST(PythonInterop, streams_of_messages_both_ways_at_once) {
   SKIP_WITHOUT_PYTHON();
   streams_both_ways(pipes::options{});
-  streams_both_ways(levers_off());
+  streams_both_ways(pipes::levers_off());
 }
 
 TEST(PythonInterop, python_sees_eof_error_when_pipes_closes) {
   SKIP_WITHOUT_PYTHON();
-  for (const auto& opts : {pipes::options{}, levers_off()}) {
+  for (const auto& opts : {pipes::options{}, pipes::levers_off()}) {
     {  // before any message
       auto python = start_python("echo", opts);
       python.conn.close();
@@ -254,7 +245,7 @@ TEST(PythonInterop, python_sees_eof_error_when_pipes_closes) {
 
 TEST(PythonInterop, pipes_reports_peer_closed_when_python_closes) {
   SKIP_WITHOUT_PYTHON();
-  for (const auto& opts : {pipes::options{}, levers_off()}) {
+  for (const auto& opts : {pipes::options{}, pipes::levers_off()}) {
     constexpr std::size_t count = 100;
     auto python = start_python("generate", opts, std::to_string(count));
     for (std::size_t i = 0; i < count; ++i) {
@@ -284,7 +275,7 @@ TEST(PythonInterop, pipes_reports_peer_closed_when_python_closes) {
 
 TEST(PythonInterop, pipes_reports_peer_closed_mid_message_when_python_dies) {
   SKIP_WITHOUT_PYTHON();
-  for (const auto& opts : {pipes::options{}, levers_off()}) {
+  for (const auto& opts : {pipes::options{}, pipes::levers_off()}) {
     // Python writes a header announcing 1 MiB, then 10 bytes, then dies.
     auto python = start_python("truncate", opts);
     std::error_code ec;

@@ -42,4 +42,17 @@ struct options {
   std::size_t max_message_size = std::size_t{256} << 20;
 };
 
+// Every lever off: a kernel-default pipe, Python's writes (one up to 16 KiB, two above), exact
+// reads, no vmsplice, no spinning. The library then reads and writes as Python's Connection does;
+// the baseline each lever's gain is measured from.
+inline options levers_off() {
+  options o;
+  o.pipe_capacity = 0;
+  o.gather_writes = false;
+  o.read_ahead = false;
+  o.zero_copy = false;
+  o.spin = std::chrono::nanoseconds(0);
+  return o;
+}
+
 }  // namespace pipes

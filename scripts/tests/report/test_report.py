@@ -55,20 +55,31 @@ def make_run(parent, name, edit=None, files=("pipebench.json", "python.json")):
     return run_dir
 
 
-class FullRun(unittest.TestCase):
-    """The complete fixture: every file is written and the report's figures are the fixture's."""
+class PlottedRun(unittest.TestCase):
+    """Base of the classes below: the fixture's `files`, changed by `edit`, are copied into a
+    temporary run directory that is plotted once for the class and removed after it."""
 
-    longMessage = False  # on failure, name the missing text rather than print the whole report
+    files = ("pipebench.json", "python.json")
+
+    @classmethod
+    def edit(cls, name, data):
+        """Changes file `name`'s parsed JSON in place; the full fixture as it is by default."""
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="pipebench-report-")
-        cls.run_dir = make_run(cls.tmp, "run")
+        cls.run_dir = make_run(cls.tmp, "run", cls.edit, cls.files)
         cls.report = plot(cls.run_dir)
 
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp)
+
+
+class FullRun(PlottedRun):
+    """The complete fixture: every file is written and the report's figures are the fixture's."""
+
+    longMessage = False  # on failure, name the missing text rather than print the whole report
 
     def assertInReport(self, text):
         self.assertIn(text, self.report, f"not in REPORT.md: {text!r}")
@@ -167,7 +178,7 @@ class FullRun(unittest.TestCase):
                 self.assertEqual(a.read(), b.read(), f"{name} differs between two plots")
 
 
-class MissingTransportAndErroredRow(unittest.TestCase):
+class MissingTransportAndErroredRow(PlottedRun):
     """shm_ring absent and one failed benchmark: the report says so and invents nothing."""
 
     longMessage = False
@@ -175,24 +186,15 @@ class MissingTransportAndErroredRow(unittest.TestCase):
     ERROR = "follower stalled: no progress for 5 s at message 17"
 
     @classmethod
-    def setUpClass(cls):
-        def edit(name, data):
-            if name != "pipebench.json":
-                return
-            data["benchmarks"] = [b for b in data["benchmarks"] if "/shm_ring/" not in b["name"]]
-            for b in data["benchmarks"]:
-                if b["name"] == "latency/boost_mq/bytes:1048576/manual_time":
-                    for k in [k for k in b if k.startswith("rtt_") or k == "cpu_s_per_GiB"]:
-                        del b[k]
-                    b.update(error_occurred=True, error_message=cls.ERROR)
-
-        cls.tmp = tempfile.mkdtemp(prefix="pipebench-report-")
-        cls.run_dir = make_run(cls.tmp, "run", edit)
-        cls.report = plot(cls.run_dir)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp)
+    def edit(cls, name, data):
+        if name != "pipebench.json":
+            return
+        data["benchmarks"] = [b for b in data["benchmarks"] if "/shm_ring/" not in b["name"]]
+        for b in data["benchmarks"]:
+            if b["name"] == "latency/boost_mq/bytes:1048576/manual_time":
+                for k in [k for k in b if k.startswith("rtt_") or k == "cpu_s_per_GiB"]:
+                    del b[k]
+                b.update(error_occurred=True, error_message=cls.ERROR)
 
     def test_every_chart_is_still_written(self):
         for name in CHARTS:
@@ -220,7 +222,7 @@ class MissingTransportAndErroredRow(unittest.TestCase):
             self.assertIsNone(re.search(rf"\b{bad}\b", self.report), bad)
 
 
-class VerdictOverTheLargeBand(unittest.TestCase):
+class VerdictOverTheLargeBand(PlottedRun):
     """With two large sizes, the verdict gives ranges and judges on the median, not on one size;
     and a transport that passes memcpy is named as such."""
 
@@ -228,25 +230,15 @@ class VerdictOverTheLargeBand(unittest.TestCase):
     AT_4_MIB = {"tuned_pipe": 6, "naive_pipe": 1, "shm_ring": 30, "memcpy": 20}
 
     @classmethod
-    def setUpClass(cls):
-        def edit(name, data):
-            if name != "pipebench.json":
-                return
-            for b in list(data["benchmarks"]):
-                workload, transport, size = b["name"].split("/")[:3]
-                if (workload, size) == ("throughput", "bytes:1048576") and \
-                        transport in cls.AT_4_MIB:
-                    copy = json.loads(json.dumps(b).replace("bytes:1048576", "bytes:4194304"))
-                    copy["bytes_per_second"] = cls.AT_4_MIB[transport] * float(1 << 30)
-                    data["benchmarks"].append(copy)
-
-        cls.tmp = tempfile.mkdtemp(prefix="pipebench-report-")
-        cls.run_dir = make_run(cls.tmp, "run", edit)
-        cls.report = plot(cls.run_dir)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp)
+    def edit(cls, name, data):
+        if name != "pipebench.json":
+            return
+        for b in list(data["benchmarks"]):
+            workload, transport, size = b["name"].split("/")[:3]
+            if (workload, size) == ("throughput", "bytes:1048576") and transport in cls.AT_4_MIB:
+                copy = json.loads(json.dumps(b).replace("bytes:1048576", "bytes:4194304"))
+                copy["bytes_per_second"] = cls.AT_4_MIB[transport] * float(1 << 30)
+                data["benchmarks"].append(copy)
 
     def test_ranges_and_the_median_decide(self):
         # tuned_pipe ÷ shm_ring: 80% at 1 MiB, 20% at 4 MiB; the median 50% decides.
@@ -260,18 +252,10 @@ class VerdictOverTheLargeBand(unittest.TestCase):
                       self.report)
 
 
-class OnlyPipebenchJson(unittest.TestCase):
+class OnlyPipebenchJson(PlottedRun):
     """A run directory without python.json: everything is written, Python is 'not measured'."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="pipebench-report-")
-        cls.run_dir = make_run(cls.tmp, "run", files=("pipebench.json",))
-        cls.report = plot(cls.run_dir)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp)
+    files = ("pipebench.json",)
 
     def test_every_file_is_written(self):
         for name in CHARTS:

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
@@ -51,9 +52,36 @@ std::string limit(int resource) {
   return text(l.rlim_cur) + " (hard " + text(l.rlim_max) + ")";
 }
 
+// "32768K" -> 33554432; 0 for anything else.
+std::size_t parse_cache_size(const std::string& text) {
+  std::size_t value = 0;
+  std::size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i)
+    value = value * 10 + (text[i] - '0');
+  const std::string unit = text.substr(i);
+  if (unit == "K") return value << 10;
+  if (unit == "M") return value << 20;
+  if (unit == "G") return value << 30;
+  return unit.empty() ? value : 0;
+}
+
 }  // namespace
 
+std::size_t last_level_cache_bytes() {
+  std::size_t largest = 0;
+  for (int index = 0; index < 16; ++index) {
+    const std::string path =
+        "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/size";
+    std::ifstream in(path);
+    std::string size;
+    if (!(in >> size)) continue;
+    largest = std::max(largest, parse_cache_size(size));
+  }
+  return largest;
+}
+
 std::vector<std::pair<std::string, std::string>> host_facts() {
+  const std::size_t llc = last_level_cache_bytes();
   return {
       {"host_kernel", kernel()},
       {"host_cpu_model", cpu_model()},
@@ -65,6 +93,8 @@ std::vector<std::pair<std::string, std::string>> host_facts() {
       {"host_mqueue_queues_max", first_line("/proc/sys/fs/mqueue/queues_max")},
       {"host_rlimit_msgqueue", limit(RLIMIT_MSGQUEUE)},
       {"host_thp_enabled", first_line("/sys/kernel/mm/transparent_hugepage/enabled")},
+      {"host_thp_defrag", first_line("/sys/kernel/mm/transparent_hugepage/defrag")},
+      {"host_llc_bytes", llc == 0 ? std::string("unknown") : std::to_string(llc)},
       {"compiler", PIPEBENCH_COMPILER},
       {"build_type", PIPEBENCH_BUILD_TYPE},
   };

@@ -4,12 +4,16 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "host_facts.hpp"
+#include "payload_pool.hpp"
+#include "repetition_runner.hpp"
 #include "sweep_options.hpp"
 #include "transport_registry.hpp"
 #include "workloads.hpp"
@@ -18,42 +22,19 @@ namespace {
 
 using harness::workload;
 
-// Each benchmark run forks its own pair of processes; the work and its clock live there, so the
-// loop below only reports the leader's measured time (manual time).
-void run_one(benchmark::State& state, workload w, const harness::transport_entry& transport,
-             std::size_t size, const harness::run_settings& settings) {
-  const auto count = static_cast<std::uint64_t>(state.max_iterations);
-  const harness::run_result result = harness::run_workload(w, transport, size, count, settings);
-  if (!result.ok()) {
-    state.SkipWithError(result.error.c_str());
-    return;
-  }
-  for (auto _ : state) {
-  }
-  state.SetIterationTime(result.seconds);
-  state.SetItemsProcessed(static_cast<std::int64_t>(count));  // messages, or round trips
-  if (w == workload::throughput) state.SetBytesProcessed(static_cast<std::int64_t>(count * size));
-  state.counters["cpu_s_per_GiB"] = result.cpu_seconds_per_gib();
-  state.counters["verified"] = 1;
-  if (w == workload::latency) {
-    state.counters["rtt_p50_ns"] = static_cast<double>(result.latency.p50_ns);
-    state.counters["rtt_p90_ns"] = static_cast<double>(result.latency.p90_ns);
-    state.counters["rtt_p99_ns"] = static_cast<double>(result.latency.p99_ns);
-    state.counters["rtt_p999_ns"] = static_cast<double>(result.latency.p999_ns);
-    state.counters["rtt_max_ns"] = static_cast<double>(result.latency.max_ns);
-  }
-}
-
 bool selected(const std::vector<std::string>& chosen, std::string_view id) {
   return chosen.empty() || std::find(chosen.begin(), chosen.end(), id) != chosen.end();
 }
 
-// Google Benchmark 1.7 takes --benchmark_min_time as a bare number of seconds.
-bool has_flag(int argc, char** argv, const char* prefix) {
+// The value of a `--name=value` flag in argv, or nullptr.
+const char* flag_value(int argc, char** argv, std::string_view name) {
   for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], prefix, std::strlen(prefix)) == 0) return true;
+    const std::string_view arg = argv[i];
+    if (arg.size() > name.size() && arg.substr(0, name.size()) == name && arg[name.size()] == '=') {
+      return argv[i] + name.size() + 1;
+    }
   }
-  return false;
+  return nullptr;
 }
 
 }  // namespace
@@ -68,7 +49,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (options.list) {
-    for (const auto& t : harness::transports()) std::cout << t.id << "\t" << t.summary << "\n";
+    // Each transport as made for 64 KiB messages: the description its result rows carry.
+    for (const auto& t : harness::transports()) {
+      std::cout << t.id << "\t" << harness::describe(t, 64u << 10) << "\n";
+    }
     return 0;
   }
   for (const auto& id : options.transports) {
@@ -78,11 +62,25 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::vector<char*> args(argv, argv + argc);
-  std::string quick_min_time = "--benchmark_min_time=0.05";
-  if (options.quick && !has_flag(argc, argv, "--benchmark_min_time")) {
-    args.push_back(quick_min_time.data());
+  // Google Benchmark 1.7 takes --benchmark_min_time as a bare number of seconds: here, how
+  // long each repetition lasts; the harness calibrates its message count itself
+  // (repetition_runner.hpp). Google Benchmark is told a near-zero minimum instead, so that it
+  // accepts a repetition's one iteration as it is (its reported time, per message, is far below
+  // a second) and never reruns it to predict an iteration count. (Iterations(1) would do the
+  // same but appends "/iterations:1" to every benchmark name.)
+  const char* min_time_flag = flag_value(argc, argv, "--benchmark_min_time");
+  const double min_time = min_time_flag ? std::atof(min_time_flag) : options.quick ? 0.05 : 0.5;
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    if (argv[i] != min_time_flag - std::strlen("--benchmark_min_time=")) args.push_back(argv[i]);
   }
+  std::string one_iteration = "--benchmark_min_time=1e-12";
+  args.push_back(one_iteration.data());
+  // Repetitions run in a shuffled order across all benchmarks unless told otherwise, so that
+  // drift during a sweep spreads as variance instead of landing on whatever ran at a bad moment.
+  std::string interleave = "--benchmark_enable_random_interleaving=true";
+  const char* interleaved_flag = flag_value(argc, argv, "--benchmark_enable_random_interleaving");
+  if (!interleaved_flag) args.push_back(interleave.data());
   args.push_back(nullptr);
   int args_count = static_cast<int>(args.size()) - 1;
   benchmark::Initialize(&args_count, args.data());
@@ -91,12 +89,18 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  const harness::run_settings settings{options.leader_cpu, options.follower_cpu,
-                                       options.stall_timeout};
+  const harness::run_settings settings{.leader_cpu = options.leader_cpu,
+                                       .follower_cpu = options.follower_cpu,
+                                       .stall_timeout = options.stall_timeout};
   for (const auto& [key, value] : harness::host_facts()) benchmark::AddCustomContext(key, value);
   benchmark::AddCustomContext("pipebench_cpus", std::to_string(settings.leader_cpu) + "," +
                                                     std::to_string(settings.follower_cpu));
+  benchmark::AddCustomContext("payload_pool_rule", harness::payload_pool::rule());
+  benchmark::AddCustomContext("repetitions_interleaved",
+                              interleaved_flag ? interleaved_flag : "true");
+  benchmark::AddCustomContext("repetition_min_time_s", std::to_string(min_time));
 
+  harness::repetition_runner runner(settings, min_time, options.corrupt_repetition);
   for (workload w : {workload::throughput, workload::latency}) {
     if (!selected(options.workloads, harness::name_of(w))) continue;
     for (const auto& transport : harness::transports()) {
@@ -105,8 +109,8 @@ int main(int argc, char** argv) {
         const std::string name = std::string(harness::name_of(w)) + "/" +
                                  std::string(transport.id) + "/bytes:" + std::to_string(size);
         benchmark::RegisterBenchmark(name.c_str(),
-                                     [w, &transport, size, settings](benchmark::State& state) {
-                                       run_one(state, w, transport, size, settings);
+                                     [w, &transport, size, &runner](benchmark::State& state) {
+                                       runner.run(state, w, transport, size);
                                      })
             ->UseManualTime()
             ->Unit(benchmark::kMicrosecond);

@@ -27,10 +27,29 @@ void stamp(std::span<std::byte> message, std::uint64_t seq) noexcept {
   if (!message.empty()) std::memcpy(message.data(), le, stamp_length(message.size()));
 }
 
-payload_pool::payload_pool(std::size_t message_size, std::uint64_t seed)
+std::size_t payload_pool::pool_bytes_for(std::size_t message_size, std::size_t llc_bytes) noexcept {
+  if (message_size < large_message) {
+    return std::min(small_bytes, message_size * max_small_slots);
+  }
+  const std::size_t wanted = std::max(small_bytes, llc_multiple * llc_bytes);
+  return std::min(wanted, max_bytes);
+}
+
+std::string payload_pool::rule() {
+  return "messages >= " + std::to_string(large_message >> 10) +
+         " KiB rotate over >= " + std::to_string(llc_multiple) +
+         "x the last-level cache (at least " + std::to_string(small_bytes >> 20) +
+         " MiB, at most " + std::to_string(max_bytes >> 20) + " MiB, at least " +
+         std::to_string(min_slots) + " messages); smaller ones over up to " +
+         std::to_string(max_small_slots) + " messages / " + std::to_string(small_bytes >> 20) +
+         " MiB";
+}
+
+payload_pool::payload_pool(std::size_t message_size, std::size_t llc_bytes, std::uint64_t seed)
     : message_size_(message_size),
       slots_(
-          std::clamp(target_bytes / std::max<std::size_t>(message_size, 1), min_slots, max_slots)),
+          std::max(pool_bytes_for(message_size, llc_bytes) / std::max<std::size_t>(message_size, 1),
+                   min_slots)),
       bytes_(message_size * slots_),
       slot_checksums_(slots_) {
   std::uint64_t state = seed;

@@ -1,8 +1,10 @@
 // The messages a benchmark sends, and the receiver's check of each one.
 //
 // Message `seq` is slot `seq % slots()` of a pool of pseudo-random bytes (never a constant
-// buffer), with `seq` stamped into its first bytes. The pool is larger than the L2 cache for
-// large messages, so nothing is measured against one hot buffer. The checksum of each slot
+// buffer), with `seq` stamped into its first bytes. For messages of 4 KiB and more the pool is
+// several times the last-level cache (pool_bytes_for), so nothing is measured against a
+// cache-resident buffer; small messages rotate over 8 MiB, a per-message cost either way. The
+// checksum of each slot
 // (without its stamp) is computed once, before any clock runs; the receiver then checks a
 // message by reading every byte of it once: stamp, size and checksum.
 #pragma once
@@ -19,15 +21,28 @@ class payload_pool {
  public:
   // Bytes of the sequence-number stamp at the start of a message (fewer for shorter messages).
   static constexpr std::size_t stamp_size = sizeof(std::uint64_t);
-  // The pool spans about this many bytes (more than any L2 cache), within the slot limits below.
-  static constexpr std::size_t target_bytes = 8u << 20;
+  // Messages from this size on rotate over a pool of at least `llc_multiple` last-level caches.
+  static constexpr std::size_t large_message = 4u << 10;
+  static constexpr std::size_t llc_multiple = 4;
+  // A pool is never larger than this (L3 caches of 32 MiB to 480 MiB have been seen here).
+  static constexpr std::size_t max_bytes = std::size_t{1} << 30;
+  // The pool of small messages, and the least any pool spans.
+  static constexpr std::size_t small_bytes = 8u << 20;
   static constexpr std::size_t min_slots = 2;
-  static constexpr std::size_t max_slots = 1024;
+  static constexpr std::size_t max_small_slots = 1024;
 
-  explicit payload_pool(std::size_t message_size, std::uint64_t seed = 0x9e3779b97f4a7c15ull);
+  // Bytes the pool for `message_size` spans, given the last-level cache (0 when unknown).
+  static std::size_t pool_bytes_for(std::size_t message_size, std::size_t llc_bytes) noexcept;
+  // The rule above in words, for the results' context.
+  static std::string rule();
+
+  // A pool of pool_bytes_for(message_size, llc_bytes) (whole slots, at least min_slots).
+  explicit payload_pool(std::size_t message_size, std::size_t llc_bytes = 0,
+                        std::uint64_t seed = 0x9e3779b97f4a7c15ull);
 
   std::size_t message_size() const noexcept { return message_size_; }
   std::size_t slots() const noexcept { return slots_; }
+  std::size_t bytes() const noexcept { return bytes_.size(); }
 
   // Stamps `seq` into its slot and returns the slot: the bytes of message `seq`.
   std::span<const std::byte> message(std::uint64_t seq) noexcept;

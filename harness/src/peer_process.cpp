@@ -25,7 +25,7 @@ static_assert(std::is_trivially_copyable_v<role_report>);
 constexpr std::byte go_signal{'g'};
 constexpr std::byte ready_signal{'r'};
 constexpr auto poll_tick = std::chrono::milliseconds(50);
-constexpr auto death_grace = std::chrono::milliseconds(200);
+constexpr auto failure_grace = std::chrono::milliseconds(200);
 
 [[noreturn]] void throw_errno(const char* what) {
   throw std::system_error(errno, std::system_category(), what);
@@ -161,10 +161,11 @@ pid_t fork_child(baselines::Role side, const role& r, pipes::fd control, pipes::
   return pid;
 }
 
-// How `c` died, if its control socket reads EOF within `grace`; empty if it is still alive.
-// A peer's death is usually the cause of the other side's error ("peer closed the connection"),
-// and which of the two the controller hears first is a race: this lets it name the cause.
-std::string death_within(child& c, std::chrono::milliseconds grace) {
+// What went wrong with `c`, if within `grace` it reports a failure or its control socket reads
+// EOF (it died); empty if it is still running or succeeded. When one side fails, the other
+// usually fails too ("peer closed the connection"), and which of the two the controller hears
+// first is a race: this lets it hear both and name the cause.
+std::string failure_within(child& c, std::chrono::milliseconds grace) {
   const auto deadline = std::chrono::steady_clock::now() + grace;
   while (!c.reported) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -177,11 +178,20 @@ std::string death_within(child& c, std::chrono::milliseconds grace) {
     if (got == static_cast<ssize_t>(sizeof report)) {
       c.reported = true;
       c.report = report;
-    } else if (got == 0) {
-      return c.death();
+      return report.ok ? std::string() : std::string(report.error);
     }
+    if (got == 0) return c.death();
   }
   return {};
+}
+
+// Both sides' failures, the cause first: a side that saw its peer close is reporting an effect.
+std::string cause_then_effect(const std::string& first, const std::string& second) {
+  if (second.empty()) return first;
+  const bool first_is_effect = first.find("peer closed") != std::string::npos;
+  const bool second_is_effect = second.find("peer closed") != std::string::npos;
+  if (first_is_effect && !second_is_effect) return second + "; " + first;
+  return first + "; " + second;
 }
 
 // Waits until every child has done what `done` asks, one has failed, or nothing moved for
@@ -210,8 +220,7 @@ std::string supervise(std::array<child*, 2> children, std::chrono::milliseconds 
         c.reported = true;
         c.report = report;
         if (!report.ok) {
-          const std::string cause = death_within(*children[1 - i], death_grace);
-          return cause.empty() ? std::string(report.error) : cause + "; " + report.error;
+          return cause_then_effect(report.error, failure_within(*children[1 - i], failure_grace));
         }
       } else if (got == 0 || (got < 0 && errno != EINTR)) {
         return c.death();
@@ -291,10 +300,12 @@ pair_outcome run_pair(std::unique_ptr<baselines::Transport> transport, const rol
   }
   transport.reset();  // both sides are open: drop the controller's copies and names
   if (outcome.ok()) {
+    const host_activity_meter meter;
     for (child* c : children) {
       if (!c->reported) send_packet(c->control, &go_signal, 1);
     }
     outcome.error = supervise(children, stall_timeout, [](const child* c) { return c->reported; });
+    outcome.host = meter.finish();
   }
   for (child* c : children) {
     if (!outcome.ok()) c->kill();

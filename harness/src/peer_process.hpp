@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "baselines/channel.hpp"
+#include "host_load.hpp"
 #include "latency_stats.hpp"
 #include "pipes/fd.hpp"
 
@@ -67,7 +68,8 @@ struct role {
 struct pair_outcome {
   role_report leader;
   role_report follower;
-  std::string error;  // empty when both roles succeeded
+  std::string error;   // empty when both roles succeeded
+  host_activity host;  // the rest of the machine between "go" and the last report
 
   bool ok() const noexcept { return error.empty(); }
 };

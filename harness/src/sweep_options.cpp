@@ -77,7 +77,9 @@ std::string sweep_usage() {
          "  --cpus=L,F              CPUs for leader and follower (default the first two;\n"
          "                          --cpus=none to leave them unpinned)\n"
          "  --stall-timeout=SEC     fail a run that makes no progress for SEC (default 5)\n"
-         "  --list                  list the transports and exit\n";
+         "  --list                  list the transports, each with its configuration, and exit\n"
+         "  --inject-corruption=R   test seam: the Rth repetition of every benchmark fails\n"
+         "                          with a corrupted message (to test failure handling)\n";
 }
 
 sweep_options parse_sweep_options(int& argc, char** argv) {
@@ -112,6 +114,11 @@ sweep_options parse_sweep_options(int& argc, char** argv) {
         if (cpus.size() != 2) throw std::invalid_argument("--cpus takes two CPUs: L,F");
         options.leader_cpu = parse_int(cpus[0], "CPU");
         options.follower_cpu = parse_int(cpus[1], "CPU");
+      }
+    } else if (auto v = value_of("--inject-corruption")) {
+      options.corrupt_repetition = parse_int(*v, "repetition");
+      if (options.corrupt_repetition < 1) {
+        throw std::invalid_argument("--inject-corruption takes a repetition number from 1");
       }
     } else if (auto v = value_of("--stall-timeout")) {
       options.stall_timeout = std::chrono::seconds(parse_int(*v, "stall timeout"));

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,9 @@ struct sweep_options {
   std::chrono::milliseconds stall_timeout = std::chrono::seconds(5);
   bool quick = false;
   bool list = false;
+  // Test seam (--inject-corruption=R): the Rth repetition (1-based) of every benchmark finds its
+  // middle message corrupted, so a failing repetition can be produced in a real sweep.
+  int corrupt_repetition = 0;
 };
 
 // The default sweep: 64 B to 64 MiB in steps of 4. Quick: 64 B, 4 KiB, 64 KiB, 1 MiB.

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "baselines/channel.hpp"
@@ -12,7 +13,6 @@ namespace harness {
 
 struct transport_entry {
   std::string_view id;
-  std::string_view summary;  // one line: what it is
   // Makes the transport before fork(); nullptr for `memcpy`, which runs in one process.
   std::unique_ptr<baselines::Transport> (*make)(const baselines::TransportParams&);
 
@@ -20,6 +20,10 @@ struct transport_entry {
 };
 
 std::span<const transport_entry> transports() noexcept;
+
+// What `transport` is and how it is configured for messages of `message_size` bytes: the
+// transport's own describe() of an instance made now, the text every result row carries.
+std::string describe(const transport_entry& transport, std::size_t message_size);
 
 // The entry with this id, or nullptr.
 const transport_entry* find_transport(std::string_view id) noexcept;

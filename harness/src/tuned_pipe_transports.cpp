@@ -63,11 +63,13 @@ class batching_channel final : public connection_channel {
  public:
   static constexpr std::size_t max_batch_bytes = 64u << 10;
   static constexpr std::size_t max_batch_messages = 512;
+  // Larger messages gain nothing from batching: they go alone, by send_bytes.
+  static constexpr std::size_t alone_above = max_batch_bytes / 4;
 
   using connection_channel::connection_channel;
 
   void send(std::span<const std::byte> message) override {
-    if (message.size() > max_batch_bytes / 4) {
+    if (message.size() > alone_above) {
       flush();
       connection_.send_bytes(message);
       return;
@@ -98,14 +100,55 @@ class batching_channel final : public connection_channel {
   std::vector<std::span<const std::byte>> views_;
 };
 
+std::string kib(std::size_t bytes) {
+  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " B";
+}
+
+// The one account of a pipes configuration: every lever as set, and the capacity actually got.
+std::string description(const pipes::options& o, sending how, std::size_t capacity) {
+  std::string text = "pipes: pipe " + kib(capacity) + " (asked ";
+  if (o.pipe_capacity == pipes::system_max_capacity) {
+    text += "pipe-max-size)";
+  } else if (o.pipe_capacity == 0) {
+    text += "the kernel default)";
+  } else {
+    text += kib(o.pipe_capacity) + ")";
+  }
+  text += o.gather_writes ? ", header + payload in one writev"
+                          : ", Python's writes (one <= 16 KiB, two above)";
+  text += o.read_ahead ? ", read-ahead" : ", exact reads";
+  if (o.zero_copy) {
+    text += ", vmsplice from a staging ring for payloads >= " + kib(o.zero_copy_threshold);
+  }
+  if (o.spin.count() > 0) {
+    text += ", spin " + std::to_string(o.spin.count() / 1000) + " us before blocking";
+  }
+  switch (how) {
+    case sending::plain:
+      return text + "; send_bytes from the sender's pool";
+    case sending::loan:
+      return text + "; each message built in a loan, then commit (zero copy)";
+    case sending::built:
+      return text + "; each message built in a user buffer, then send_bytes (the loan's twin)";
+    case sending::batched:
+      return text + "; send_batch of up to " +
+             std::to_string(batching_channel::max_batch_messages) + " messages / " +
+             kib(batching_channel::max_batch_bytes) + ", messages over " +
+             kib(batching_channel::alone_above) + " sent alone (then it is send_bytes)";
+  }
+  return text;
+}
+
 // Two kernel pipes, one per direction, made before fork. Each child adopts its two descriptors
 // into a Connection of its own, so that buffers and the staging ring are allocated in the
 // process that uses them (no copy-on-write faults inside a timed run).
 class tuned_pipe_transport final : public baselines::Transport {
  public:
-  tuned_pipe_transport(const pipes::options& options, sending how, std::string description)
-      : options_(options), how_(how), description_(std::move(description)) {
+  tuned_pipe_transport(const pipes::options& options, sending how) : options_(options), how_(how) {
     auto [leader, follower] = pipes::make_duplex(options_);
+    capacity_ = std::min(leader.capacity(), follower.capacity());
     std::tie(leader_read_, leader_write_) = leader.release();
     std::tie(follower_read_, follower_write_) = follower.release();
   }
@@ -134,12 +177,13 @@ class tuned_pipe_transport final : public baselines::Transport {
     return std::make_unique<connection_channel>(std::move(connection));
   }
 
-  std::string describe() const override { return description_; }
+  std::string describe() const override { return description(options_, how_, capacity_); }
+  std::optional<std::size_t> pipe_capacity() const override { return capacity_; }
 
  private:
   pipes::options options_;
   sending how_;
-  std::string description_;
+  std::size_t capacity_ = 0;
   int leader_read_ = -1, leader_write_ = -1, follower_read_ = -1, follower_write_ = -1;
 };
 
@@ -150,55 +194,51 @@ pipes::options sized_for(pipes::options options, const baselines::TransportParam
 }
 
 std::unique_ptr<baselines::Transport> make(const baselines::TransportParams& params,
-                                           pipes::options options, sending how,
-                                           std::string description) {
-  return std::make_unique<tuned_pipe_transport>(sized_for(options, params), how,
-                                                std::move(description));
+                                           pipes::options options, sending how) {
+  return std::make_unique<tuned_pipe_transport>(sized_for(options, params), how);
+}
+
+pipes::options with_one_lever(bool pipes::options::*lever) {
+  auto o = pipes::levers_off();
+  o.*lever = true;
+  return o;
 }
 
 }  // namespace
 
 std::unique_ptr<baselines::Transport> make_tuned_pipe(const baselines::TransportParams& p) {
-  return make(p, {}, sending::plain, "pipes, default options, send_bytes");
+  return make(p, {}, sending::plain);
 }
 std::unique_ptr<baselines::Transport> make_tuned_pipe_loan(const baselines::TransportParams& p) {
-  return make(p, {}, sending::loan, "pipes, default options, messages built in a loan");
+  return make(p, {}, sending::loan);
 }
 std::unique_ptr<baselines::Transport> make_tuned_pipe_built(const baselines::TransportParams& p) {
-  return make(p, {}, sending::built,
-              "pipes, default options, messages built in a user buffer then send_bytes");
+  return make(p, {}, sending::built);
 }
 std::unique_ptr<baselines::Transport> make_tuned_pipe_batch(const baselines::TransportParams& p) {
-  return make(p, {}, sending::batched,
-              "pipes, default options, send_batch of up to 512 messages / 64 KiB");
+  return make(p, {}, sending::batched);
 }
 std::unique_ptr<baselines::Transport> make_tuned_pipe_spin(const baselines::TransportParams& p) {
   pipes::options o;
   o.spin = std::chrono::microseconds(100);
-  return make(p, o, sending::plain, "pipes, default options + 100 us spin before blocking");
+  return make(p, o, sending::plain);
 }
 std::unique_ptr<baselines::Transport> make_pipe_levers_off(const baselines::TransportParams& p) {
-  return make(p, pipes::levers_off(), sending::plain, "pipes with every lever off");
+  return make(p, pipes::levers_off(), sending::plain);
 }
 std::unique_ptr<baselines::Transport> make_pipe_bigbuf(const baselines::TransportParams& p) {
   auto o = pipes::levers_off();
   o.pipe_capacity = pipes::options{}.pipe_capacity;
-  return make(p, o, sending::plain, "levers off + pipe capacity raised to pipe-max-size");
+  return make(p, o, sending::plain);
 }
 std::unique_ptr<baselines::Transport> make_pipe_writev(const baselines::TransportParams& p) {
-  auto o = pipes::levers_off();
-  o.gather_writes = true;
-  return make(p, o, sending::plain, "levers off + header and payload in one writev");
+  return make(p, with_one_lever(&pipes::options::gather_writes), sending::plain);
 }
 std::unique_ptr<baselines::Transport> make_pipe_readahead(const baselines::TransportParams& p) {
-  auto o = pipes::levers_off();
-  o.read_ahead = true;
-  return make(p, o, sending::plain, "levers off + buffered read-ahead on the receiver");
+  return make(p, with_one_lever(&pipes::options::read_ahead), sending::plain);
 }
 std::unique_ptr<baselines::Transport> make_pipe_vmsplice(const baselines::TransportParams& p) {
-  auto o = pipes::levers_off();
-  o.zero_copy = true;
-  return make(p, o, sending::plain, "levers off + vmsplice from the staging ring");
+  return make(p, with_one_lever(&pipes::options::zero_copy), sending::plain);
 }
 
 }  // namespace harness

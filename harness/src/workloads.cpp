@@ -1,6 +1,7 @@
 #include "workloads.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -36,9 +37,35 @@ void check(const payload_pool& pool, std::uint64_t seq, std::span<const std::byt
   if (!pool.matches(seq, received)) throw std::runtime_error(pool.explain_mismatch(seq, received));
 }
 
+// The message that goes through before the clock starts; its stamp is one no timed message has.
+constexpr std::uint64_t warm_up_seq = ~std::uint64_t{0};
+
+// What a receiving side checks. With `corrupt_at` set (the run_settings test seam), message
+// `*corrupt_at` is checked as a copy with one byte flipped, which fails like real corruption.
+class receiver_check {
+ public:
+  receiver_check(const payload_pool& pool, std::optional<std::uint64_t> corrupt_at)
+      : pool_(pool), corrupt_at_(corrupt_at) {}
+
+  void operator()(std::uint64_t seq, std::span<const std::byte> received) const {
+    if (corrupt_at_ != seq || received.empty()) return check(pool_, seq, received);
+    std::vector<std::byte> copy(received.begin(), received.end());
+    copy[copy.size() / 2] ^= std::byte{0x01};
+    check(pool_, seq, copy);
+  }
+
+  std::size_t message_size() const noexcept { return pool_.message_size(); }
+
+ private:
+  const payload_pool& pool_;
+  std::optional<std::uint64_t> corrupt_at_;
+};
+
 role_report throughput_sender(Channel& channel, role_context& context, payload_pool& pool,
                               std::uint64_t count) {
   pool.prefault();
+  send_message(channel, pool, warm_up_seq);
+  channel.flush();
   context.ready();
   role_report report;
   const double cpu_start = process_cpu_seconds();
@@ -62,15 +89,16 @@ role_report throughput_sender(Channel& channel, role_context& context, payload_p
   return report;
 }
 
-role_report throughput_receiver(Channel& channel, role_context& context, const payload_pool& pool,
-                                std::uint64_t count) {
-  auto scratch = prefaulted(pool.message_size());
+role_report throughput_receiver(Channel& channel, role_context& context,
+                                const receiver_check& check, std::uint64_t count) {
+  auto scratch = prefaulted(check.message_size());
+  check(warm_up_seq, channel.receive(scratch));
   context.ready();
   role_report report;
   const double cpu_start = process_cpu_seconds();
   for (std::uint64_t seq = 0; seq < count; ++seq) {
     const auto received = channel.receive(scratch);
-    check(pool, seq, received);
+    check(seq, received);
     report.bytes_checked += received.size();
     report.messages_checked = seq + 1;
     context.progress(seq + 1);
@@ -85,6 +113,9 @@ role_report latency_pinger(Channel& channel, role_context& context, payload_pool
   pool.prefault();
   auto scratch = prefaulted(pool.message_size());
   std::vector<std::uint64_t> round_trips(count, 1);
+  send_message(channel, pool, warm_up_seq);
+  channel.flush();
+  check(pool, warm_up_seq, channel.receive(scratch));
   context.ready();
   role_report report;
   const double cpu_start = process_cpu_seconds();
@@ -107,18 +138,23 @@ role_report latency_pinger(Channel& channel, role_context& context, payload_pool
   return report;
 }
 
-role_report latency_echoer(Channel& channel, role_context& context, const payload_pool& pool,
+// Checks each message, then echoes it: the warm-up round trip first, then `count` timed ones.
+role_report latency_echoer(Channel& channel, role_context& context, const receiver_check& check,
                            std::uint64_t count) {
-  auto scratch = prefaulted(pool.message_size());
+  auto scratch = prefaulted(check.message_size());
+  auto echo = [&](std::uint64_t seq) {
+    const auto received = channel.receive(scratch);
+    check(seq, received);
+    channel.send(received);
+    channel.flush();
+    return received.size();
+  };
+  echo(warm_up_seq);
   context.ready();
   role_report report;
   const double cpu_start = process_cpu_seconds();
   for (std::uint64_t seq = 0; seq < count; ++seq) {
-    const auto received = channel.receive(scratch);
-    check(pool, seq, received);
-    channel.send(received);
-    channel.flush();
-    report.bytes_checked += received.size();
+    report.bytes_checked += echo(seq);
     report.messages_checked = seq + 1;
     context.progress(seq + 1);
   }
@@ -127,20 +163,22 @@ role_report latency_echoer(Channel& channel, role_context& context, const payloa
 }
 
 // The memcpy ceiling: the same work in one process, with a copy where the transport would be.
-run_result run_in_process(workload w, payload_pool& pool, std::uint64_t count) {
+run_result run_in_process(workload w, payload_pool& pool, const receiver_check& check_there,
+                          std::uint64_t count) {
   pool.prefault();
   auto there = prefaulted(pool.message_size());
   auto back = prefaulted(pool.message_size());
   std::vector<std::uint64_t> round_trips(w == workload::latency ? count : 0, 1);
   run_result result;
   try {
+    const host_activity_meter meter;
     const double cpu_start = process_cpu_seconds();
     const auto start = clock::now();
     for (std::uint64_t seq = 0; seq < count; ++seq) {
       const auto sent = w == workload::latency ? clock::now() : clock::time_point();
       const auto message = pool.message(seq);
       std::copy(message.begin(), message.end(), there.begin());
-      check(pool, seq, there);
+      check_there(seq, there);
       result.bytes_checked += there.size();
       if (w == workload::latency) {
         std::copy(there.begin(), there.end(), back.begin());
@@ -153,6 +191,7 @@ run_result run_in_process(workload w, payload_pool& pool, std::uint64_t count) {
     }
     result.seconds = seconds_since(start);
     result.cpu_seconds = process_cpu_seconds() - cpu_start;
+    result.host = meter.finish();
     result.latency = summarise(round_trips);
   } catch (const std::exception& e) {
     result.error = e.what();
@@ -171,15 +210,23 @@ double run_result::cpu_seconds_per_gib() const noexcept {
   return cpu_seconds / (static_cast<double>(bytes_checked) / (1u << 30));
 }
 
-run_result run_workload(workload w, const transport_entry& transport, std::size_t message_size,
+run_result run_workload(workload w, const transport_entry& transport, payload_pool& pool,
                         std::uint64_t count, const run_settings& settings) {
-  payload_pool pool(message_size);
-  if (transport.in_process()) return run_in_process(w, pool, count);
+  const std::size_t message_size = pool.message_size();
+  const receiver_check checker(
+      pool, settings.inject_corruption ? std::optional<std::uint64_t>(count / 2) : std::nullopt);
+  if (transport.in_process()) {
+    run_result result = run_in_process(w, pool, checker, count);
+    result.description = describe(transport, message_size);
+    return result;
+  }
 
   run_result result;
   std::unique_ptr<baselines::Transport> made;
   try {
     made = transport.make({.message_size = message_size});
+    result.description = made->describe();
+    result.pipe_capacity = made->pipe_capacity();
   } catch (const baselines::unsupported& e) {
     result.skipped = true;
     result.error = std::string("skipped: ") + e.what();
@@ -199,7 +246,7 @@ run_result run_workload(workload w, const transport_entry& transport, std::size_
     };
     follower.name = "receiver";
     follower.body = [&](Channel& c, role_context& ctx) {
-      return throughput_receiver(c, ctx, pool, count);
+      return throughput_receiver(c, ctx, checker, count);
     };
   } else {
     leader.name = "pinger";
@@ -208,11 +255,12 @@ run_result run_workload(workload w, const transport_entry& transport, std::size_
     };
     follower.name = "echoer";
     follower.body = [&](Channel& c, role_context& ctx) {
-      return latency_echoer(c, ctx, pool, count);
+      return latency_echoer(c, ctx, checker, count);
     };
   }
 
   const pair_outcome outcome = run_pair(std::move(made), leader, follower, settings.stall_timeout);
+  result.host = outcome.host;
   if (!outcome.ok()) {
     result.error = outcome.error;
     return result;

@@ -55,6 +55,19 @@ TEST(PayloadPool, large_messages_rotate_over_more_than_an_l2_cache) {
   EXPECT_GE(payload_pool(64u << 20).slots(), 2u);
 }
 
+TEST(PayloadPool, large_messages_rotate_over_four_last_level_caches_within_a_gib) {
+  constexpr std::size_t mib = 1u << 20;
+  EXPECT_EQ(payload_pool::pool_bytes_for(4096, 32 * mib), 128 * mib);
+  EXPECT_EQ(payload_pool::pool_bytes_for(64 * mib, 32 * mib), 128 * mib);
+  EXPECT_EQ(payload_pool::pool_bytes_for(1 * mib, 480 * mib), 1024 * mib);  // capped
+  EXPECT_EQ(payload_pool::pool_bytes_for(1 * mib, 0), 8 * mib);  // cache size unknown
+  EXPECT_EQ(payload_pool::pool_bytes_for(64, 32 * mib), 64 * 1024);  // small: 1024 messages
+  const payload_pool pool(16 * mib, 32 * mib);
+  EXPECT_EQ(pool.slots(), 8u);
+  EXPECT_EQ(pool.bytes(), 128 * mib);
+  EXPECT_GE(payload_pool(64 * mib, 0).slots(), payload_pool::min_slots);
+}
+
 TEST(PayloadPool, bytes_are_not_zeros) {
   payload_pool pool(4096);
   const auto message = pool.message(0);

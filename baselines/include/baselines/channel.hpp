@@ -56,9 +56,14 @@ class Transport {
   // Called once in a child after fork(): returns that role's side of the connection.
   virtual std::unique_ptr<Channel> open(Role role) = 0;
 
-  // A human-readable account of the configuration (buffer sizes, chunking, wake-up method),
-  // recorded with the results so that every number can be reproduced.
+  // A human-readable account of the configuration as made (buffer sizes actually got, chunking,
+  // wake-up method). The harness writes it into every result row (Google Benchmark's label), so
+  // that each number carries what produced it.
   virtual std::string describe() const = 0;
+
+  // For transports built on kernel pipes: the bytes each pipe holds, as read back from the
+  // kernel (F_GETPIPE_SZ), which may be less than was asked. Recorded with the results.
+  virtual std::optional<std::size_t> pipe_capacity() const { return std::nullopt; }
 };
 
 // Thrown by a transport's factory when it cannot carry what is asked (a message larger than

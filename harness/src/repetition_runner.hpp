@@ -1,0 +1,45 @@
+// Runs one repetition of one benchmark for Google Benchmark and reports it.
+//
+// Each Google Benchmark iteration is one whole repetition: a fresh pair of processes moving
+// `messages` messages, where the count is calibrated once per benchmark (message_count.hpp) and
+// reused by its other repetitions, which Google Benchmark interleaves with every other
+// benchmark's. The reported time is per message (per round trip), as if each message were an
+// iteration. A failed repetition becomes an error row with its reason; the sweep goes on.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "payload_pool.hpp"
+#include "transport_registry.hpp"
+#include "workloads.hpp"
+
+namespace harness {
+
+class repetition_runner {
+ public:
+  // `min_time`: seconds a repetition should last. `corrupt_repetition`: the test seam of
+  // sweep_options (0: none).
+  repetition_runner(run_settings settings, double min_time, int corrupt_repetition);
+
+  void run(benchmark::State& state, workload w, const transport_entry& transport, std::size_t size);
+
+ private:
+  payload_pool& pool_for(std::size_t size);
+  // The calibrated count of `name`, calibrating it first if needed; sets `error` on failure.
+  std::uint64_t message_count(const std::string& name, workload w, const transport_entry& transport,
+                              payload_pool& pool, run_result& failure);
+
+  run_settings settings_;
+  double min_time_;
+  int corrupt_repetition_;
+  std::map<std::size_t, std::unique_ptr<payload_pool>> pools_;  // by message size
+  std::map<std::string, std::uint64_t> counts_;                 // by benchmark name
+  std::map<std::string, int> repetitions_started_;              // by benchmark name
+};
+
+}  // namespace harness

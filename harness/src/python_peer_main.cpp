@@ -3,12 +3,14 @@
 // receiver or echoer that uses multiprocessing.connection's recv_bytes/send_bytes.
 //
 //   pipebench_python_peer --role sender|pinger --write-fd N [--read-fd N] [--ack-fd N]
-//                         --size BYTES --count N --seed S
+//                         --size BYTES --slots N --count N --seed S
 //
 // The messages are python_baselines' PayloadPool, byte for byte: message `seq` is slot
-// `seq % slots` of random.Random(seed).randbytes(slots * size), with `seq` stamped little-endian
-// into its first min(size, 8) bytes. Python's Random is MT19937 seeded with init_by_array over
-// the seed's 32-bit words (least significant first), and randbytes(n) is
+// `seq % slots` of the first slots * size bytes of random.Random(seed).randbytes(n), n being
+// slots * size rounded up to whole 32-bit words, with `seq` stamped little-endian into its
+// first min(size, 8) bytes. The slot count comes from Python (it follows the host's last-level
+// cache there), so the sizing rule lives in one place. Python's Random is MT19937 seeded with
+// init_by_array over the seed's 32-bit words (least significant first), and randbytes(n) is
 // getrandbits(8 n).to_bytes(n, "little"): 32-bit outputs laid down little-endian, the last one
 // shifted right to the bits still needed. This file reproduces exactly that, so the Python side
 // checks every byte against its own pool with no help from here.
@@ -135,11 +137,9 @@ class payload_pool {
  public:
   static constexpr std::size_t stamp_size = 8;
 
-  payload_pool(std::size_t message_size, std::uint64_t seed)
-      : size_(message_size),
-        slots_(std::clamp<std::size_t>((std::size_t{8} << 20) / std::max<std::size_t>(size_, 1), 2,
-                                       1024)),
-        bytes_(size_ * slots_) {
+  // Python's pool is the start of a stream of whole 32-bit words: the same bytes here.
+  payload_pool(std::size_t message_size, std::size_t slots, std::uint64_t seed)
+      : size_(message_size), slots_(slots), bytes_((size_ * slots_ + 3) / 4 * 4) {
     python_random(seed).randbytes(bytes_);
   }
 
@@ -163,6 +163,7 @@ struct arguments {
   int read_fd = -1;
   int ack_fd = -1;
   std::uint64_t size = 0;
+  std::uint64_t slots = 0;
   std::uint64_t count = 0;
   std::uint64_t seed = 0;
 };
@@ -191,6 +192,8 @@ arguments parse(int argc, char** argv) {
       a.ack_fd = static_cast<int>(parse_number(flag, value));
     } else if (flag == "--size") {
       a.size = parse_number(flag, value);
+    } else if (flag == "--slots") {
+      a.slots = parse_number(flag, value);
     } else if (flag == "--count") {
       a.count = parse_number(flag, value);
     } else if (flag == "--seed") {
@@ -208,6 +211,7 @@ arguments parse(int argc, char** argv) {
   if (a.role != "sender" && a.role != "pinger") {
     throw std::invalid_argument("--role must be sender or pinger");
   }
+  if (a.slots == 0) throw std::invalid_argument("--slots must be given (at least 1)");
   return a;
 }
 
@@ -320,7 +324,7 @@ int main(int argc, char** argv) {
   if (::getppid() != parent) return 1;
   try {
     const arguments a = parse(argc, argv);
-    payload_pool pool(a.size, a.seed);
+    payload_pool pool(a.size, a.slots, a.seed);
     const outcome out = a.role == "sender" ? run_sender(a, pool) : run_pinger(a, pool);
     report(out);
     return 0;

@@ -1,5 +1,6 @@
-"""Tests of scripts/python_baselines: the message check, the statistics, the JSON it writes, and
-that a dead or frozen peer becomes an error row within seconds instead of a hang."""
+"""Tests of scripts/python_baselines: the message check, the pool sizing, the statistics, the
+shuffled schedule, the JSON it writes, and that a dead or frozen peer becomes an error row within
+seconds instead of a hang, and one failed repetition an error row among the others."""
 import importlib.machinery
 import importlib.util
 import json
@@ -28,16 +29,26 @@ def load_script():
 
 pb = load_script()
 
-TRANSPORTS = ["py_pipe", "py_pipe_duplex", "py_queue", "py_shared_memory"]
-THROUGHPUT_COUNTERS = {"bytes_per_second", "items_per_second", "cpu_s_per_GiB", "verified"}
-LATENCY_COUNTERS = {"items_per_second", "cpu_s_per_GiB", "verified", "rtt_p50_ns", "rtt_p90_ns",
-                    "rtt_p99_ns", "rtt_p999_ns", "rtt_max_ns"}
+TRANSPORTS = ["py_pipe", "py_pipe_bigbuf", "py_pipe_duplex", "py_queue", "py_shared_memory"]
+PIPE_TRANSPORTS = {"py_pipe", "py_pipe_bigbuf", "py_from_tuned_pipe"}  # with pipe_capacity
+EVERY_ROW_COUNTERS = {"items_per_second", "cpu_s_per_GiB", "verified", "messages", "pool_bytes",
+                      "steal_pct", "loadavg_1m"}
+THROUGHPUT_COUNTERS = EVERY_ROW_COUNTERS | {"bytes_per_second"}
+LATENCY_COUNTERS = EVERY_ROW_COUNTERS | {"rtt_p50_ns", "rtt_p90_ns", "rtt_p99_ns", "rtt_p999_ns",
+                                         "rtt_max_ns"}
 CONTEXT_KEYS = {"date", "host_name", "executable", "num_cpus", "python_version",
                 "python_implementation", "host_kernel", "host_cpu_model", "host_cores",
                 "host_pipe_max_size", "host_pipe_user_pages_soft", "host_mqueue_msg_max",
                 "host_mqueue_msgsize_max", "host_mqueue_queues_max", "host_thp_enabled",
-                "pipebench_cpus"}
+                "pipebench_cpus", "host_llc_bytes", "payload_pool_rule",
+                "repetitions_interleaved", "schedule_seed"}
 NAME = re.compile(r"^(throughput|latency)/(py_[a-z_]+)/bytes:(\d+)/manual_time$")
+DEFAULT_PIPE = 64 << 10  # Linux's default pipe capacity
+
+
+def pool_bytes(size):
+    """What a pool of `size`-byte messages spans on this host."""
+    return pb.PayloadPool.slots_for(size, pb.last_level_cache_bytes()) * size
 
 
 def run_script(*args, timeout=120):
@@ -122,9 +133,50 @@ class MessageCheckTest(unittest.TestCase):
         self.assertNotEqual(first[8:], second[8:])
         self.assertGreater(len(set(first)), 200)  # not a constant or a short pattern
 
-    def test_the_pool_is_larger_than_an_l2_cache_for_large_messages(self):
-        self.assertGreaterEqual(pb.PayloadPool(1 << 20).slots * (1 << 20), 8 << 20)
-        self.assertEqual(pb.PayloadPool(64 << 20).slots, 2)
+    def test_the_pool_is_the_start_of_the_seeds_random_stream(self):
+        # What pipebench_python_peer rebuilds: randbytes over whole 32-bit words, cut to
+        # slots * size bytes (an odd size makes an odd pool: its last word is cut, not shifted).
+        pool = pb.PayloadPool(4097, slots=3, seed=12345)
+        stream = pb.random.Random(12345).randbytes(4097 * 3 + 1)
+        for seq in range(3):
+            self.assertEqual(self.received(pool, seq)[8:],
+                             stream[seq * 4097 + 8:(seq + 1) * 4097])
+
+
+class PoolSizeTest(unittest.TestCase):
+    """Messages of 4 KiB and more rotate over at least 4 last-level caches (at most 1 GiB)."""
+
+    def test_the_rule(self):
+        bytes_for = pb.PayloadPool.bytes_for
+        mib = 1 << 20
+        self.assertEqual(bytes_for(64, 32 * mib), 64 << 10)  # small: 1024 messages...
+        self.assertEqual(bytes_for(4095, 32 * mib), 4095 * 1024)
+        self.assertEqual(bytes_for(1, 0), 1024)
+        self.assertEqual(bytes_for(4096, 32 * mib), 128 * mib)  # large: 4 caches
+        self.assertEqual(bytes_for(1 * mib, 1 * mib), 8 * mib)  # ... and at least 8 MiB
+        self.assertEqual(bytes_for(4096, 0), 8 * mib)  # cache unknown
+        self.assertEqual(bytes_for(4096, 480 * mib), 1024 * mib)  # capped at 1 GiB
+        self.assertEqual(pb.PayloadPool.slots_for(64 * mib, 32 * mib), 2)
+        self.assertEqual(pb.PayloadPool.slots_for(256 * mib, 32 * mib), 2)  # at least 2 slots
+        self.assertEqual(pb.PayloadPool.slots_for(4096, 32 * mib), 32768)
+        self.assertIn("4x the last-level cache", pb.PayloadPool.rule())
+
+    def test_the_last_level_cache_is_the_largest_cache_in_sysfs(self):
+        sizes = {"index0": "32K", "index2": "1024K", "index3": "32768K"}
+
+        def first_line(path):
+            return sizes.get(path.split("/")[-2], "unknown")
+
+        with mock.patch.object(pb, "first_line", side_effect=first_line):
+            self.assertEqual(pb.last_level_cache_bytes.__wrapped__(), 32 << 20)
+        with mock.patch.object(pb, "first_line", return_value="unknown"):
+            self.assertEqual(pb.last_level_cache_bytes.__wrapped__(), 0)
+
+    def test_a_pool_follows_the_rule_with_this_hosts_cache(self):
+        llc = pb.last_level_cache_bytes()
+        pool = pb.PayloadPool(1 << 20)
+        self.assertEqual(pool.pool_bytes, pb.PayloadPool.bytes_for(1 << 20, llc))
+        self.assertGreaterEqual(pool.pool_bytes, min(4 * llc, 1 << 30))
 
 
 class StatisticsTest(unittest.TestCase):
@@ -159,6 +211,49 @@ class StatisticsTest(unittest.TestCase):
         self.assertEqual(aggregates[0]["items_per_second"], 15.0)
         self.assertEqual(aggregates[3]["aggregate_unit"], "percentage")
         self.assertEqual(pb.aggregate_rows(rows[:1]), [])
+
+    def test_aggregates_leave_failed_repetitions_out(self):
+        header = pb.row_header("throughput/py_pipe/bytes:64/manual_time", 0, 3)
+        result = pb.RunResult(seconds=1.0, cpu_seconds=1.0, messages=10, bytes_checked=640)
+        rows = [pb.iteration_row(header, 0, "throughput", 64, 10, result),
+                pb.error_row(header, 1, "receiver: message 3: checksum mismatch (corrupted)"),
+                pb.iteration_row(header, 2, "throughput", 64, 30, result)]
+        median = pb.aggregate_rows(rows)[1]
+        self.assertEqual((median["aggregate_name"], median["iterations"]), ("median", 2))
+        self.assertEqual(median["items_per_second"], 20.0)
+        self.assertEqual(pb.aggregate_rows(rows[:2]), [])  # one success: no aggregates
+
+    def test_calibration_scales_the_first_pilot_that_takes_a_tenth_of_min_time(self):
+        pilots = []
+
+        def run(count):  # 1 ms per message
+            pilots.append(count)
+            return pb.RunResult(seconds=count * 1e-3)
+
+        count, pilot = pb.calibrate(run, 0.5)
+        self.assertEqual(pilots, [1, 10, 100])  # 100 ms >= 50 ms
+        self.assertEqual((count, pilot.error), (500, None))
+
+    def test_a_failed_pilot_fails_the_calibration(self):
+        results = iter([pb.RunResult(seconds=1e-6), pb.RunResult(error="stalled: ...")])
+        count, pilot = pb.calibrate(lambda count: next(results), 0.5)
+        self.assertEqual(pilot.error, "stalled: ...")
+
+
+class ScheduleTest(unittest.TestCase):
+    def test_every_repetition_runs_once_in_a_shuffled_reproducible_order(self):
+        order = pb.schedule(4, 3, seed=1)
+        self.assertEqual(sorted(order), [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3])
+        self.assertEqual(order, pb.schedule(4, 3, seed=1))
+        self.assertNotEqual(order, pb.schedule(4, 3, seed=2))
+        self.assertNotEqual(order, sorted(order))
+        self.assertFalse(back_to_back(pb.schedule(2, 3, seed=1)))
+
+
+def back_to_back(order):
+    """Whether each benchmark's repetitions all ran in a row."""
+    runs = [key for index, key in enumerate(order) if index == 0 or order[index - 1] != key]
+    return len(runs) == len(set(runs))
 
 
 class OutputTest(unittest.TestCase):
@@ -213,7 +308,7 @@ class SweepTest(unittest.TestCase):
         for row in rows:
             with self.subTest(row=row["name"]):
                 self.assertNotIn("error_occurred", row, row.get("error_message"))
-                workload, _, size = NAME.match(row["name"]).groups()
+                workload, transport, size = NAME.match(row["name"]).groups()
                 self.assertEqual(row["run_name"], row["name"])
                 self.assertEqual(row["run_type"], "iteration")
                 self.assertEqual((row["repetitions"], row["repetition_index"], row["threads"]),
@@ -224,6 +319,14 @@ class SweepTest(unittest.TestCase):
                 self.assertGreater(row["cpu_time"], 0)
                 counters = THROUGHPUT_COUNTERS if workload == "throughput" else LATENCY_COUNTERS
                 self.assertLessEqual(counters, set(row))
+                self.assertTrue(row["label"])
+                self.assertEqual(row["messages"], row["iterations"])
+                self.assertEqual(row["pool_bytes"], pool_bytes(int(size)))
+                self.assertGreaterEqual(row["steal_pct"], 0)
+                self.assertEqual("pipe_capacity" in row, transport in PIPE_TRANSPORTS)
+                if transport in PIPE_TRANSPORTS:
+                    self.assertGreaterEqual(row["pipe_capacity"], 4096)
+                    self.assertIn(pb.size_text(int(row["pipe_capacity"])), row["label"])
                 self.assertEqual(row["verified"], 1)
                 self.assertGreater(row["cpu_s_per_GiB"], 0)
                 self.assertAlmostEqual(row["items_per_second"] * row["real_time"] / 1e6, 1.0)
@@ -235,6 +338,22 @@ class SweepTest(unittest.TestCase):
                     self.assertLessEqual(row["rtt_p99_ns"], row["rtt_p999_ns"])
                     self.assertLessEqual(row["rtt_p999_ns"], row["rtt_max_ns"])
 
+    def test_py_pipe_bigbuf_gets_a_bigger_pipe_where_pipe_max_size_allows(self):
+        if int(self.document["context"]["host_pipe_max_size"]) <= DEFAULT_PIPE:
+            self.skipTest("pipe-max-size allows no more than a default pipe")
+        for row in self.document["benchmarks"]:
+            transport = NAME.match(row["name"]).group(2)
+            if transport == "py_pipe_bigbuf":
+                self.assertGreater(row["pipe_capacity"], DEFAULT_PIPE, row["label"])
+                self.assertNotIn("refused", row["label"])
+            elif transport == "py_pipe":
+                self.assertEqual(row["pipe_capacity"], DEFAULT_PIPE)
+
+    def test_the_rows_are_grouped_by_benchmark_in_plan_order(self):
+        names = [r["name"] for r in self.document["benchmarks"]]
+        self.assertEqual(names[0], "throughput/py_pipe/bytes:64/manual_time")
+        self.assertEqual(names[-1], "latency/py_shared_memory/bytes:4096/manual_time")
+
     def test_repetitions_add_google_benchmark_aggregates(self):
         status, document, stderr, _ = run_script(
             "--sizes", "64", "--min-time", "0.01", "--repetitions", "2",
@@ -244,6 +363,77 @@ class SweepTest(unittest.TestCase):
         self.assertEqual([r["name"] for r in document["benchmarks"]],
                          [base, base] + [f"{base}_{a}" for a in ("mean", "median", "stddev", "cv")])
         self.assertEqual([r.get("repetition_index") for r in document["benchmarks"][:2]], [0, 1])
+
+
+class BigBufferTest(unittest.TestCase):
+    def test_a_refused_pipe_size_is_in_the_label(self):
+        ctx = pb.multiprocessing.get_context("fork")
+        refusal = PermissionError(1, "Operation not permitted")
+        with mock.patch.object(pb.fcntl, "fcntl", side_effect=refusal):
+            transport = pb.BigBufferPipeTransport(ctx, 64)
+        try:
+            label = transport.label(DEFAULT_PIPE)
+        finally:
+            transport.close()
+        self.assertIn("pipe 64 KiB (asked ", label)
+        self.assertIn("refused: PermissionError: [Errno 1] Operation not permitted", label)
+
+
+class RepetitionFailureTest(unittest.TestCase):
+    """One failed repetition out of three: an error row with its reason between the two good
+    ones, aggregates over those two, the sweep complete, exit status 0."""
+
+    SEED = "1"  # with it, schedule(2, 3) interleaves the two benchmarks: 0 1 1 0 1 0
+
+    def run_with_fault(self, fault, min_time="0.05"):
+        status, document, stderr, _ = run_script(
+            "--sizes", "64,4096", "--min-time", min_time, "--repetitions", "3",
+            "--seed", self.SEED, "--transports", "py_pipe", "--workloads", "throughput",
+            "--inject-fault", fault)
+        self.assertEqual(status, 0, stderr)
+        return document, stderr
+
+    def check_benchmark(self, rows, name, failed_index, stderr):
+        mine = [r for r in rows if r["run_name"] == name]
+        repetitions = [r for r in mine if r["run_type"] == "iteration"]
+        self.assertEqual([r["repetition_index"] for r in repetitions], [0, 1, 2])
+        for row in repetitions:
+            self.assertEqual(row["repetitions"], 3)
+            if row["repetition_index"] == failed_index:
+                self.assertTrue(row["error_occurred"])
+                self.assertIn("receiver at message 50: the receiver process died "
+                              "(exited with status 3)", row["error_message"])
+            else:
+                self.assertNotIn("error_occurred", row, row.get("error_message"))
+                self.assertLessEqual(THROUGHPUT_COUNTERS | {"pipe_capacity"}, set(row))
+        good = [r for r in repetitions if not r.get("error_occurred")]
+        self.assertEqual(good[0]["messages"], good[1]["messages"])  # one calibrated count
+        median = next(r for r in mine if r.get("aggregate_name") == "median")
+        self.assertEqual(median["iterations"], 2)  # from the 2 successes
+        self.assertAlmostEqual(median["bytes_per_second"],
+                               sum(r["bytes_per_second"] for r in good) / 2)
+        self.assertIn(f"{name}: 2 of 3 repetitions ok", stderr)
+
+    def test_a_failed_repetition_is_a_row_and_the_others_count(self):
+        document, stderr = self.run_with_fault("die@50:1")
+        rows = document["benchmarks"]
+        for size in (64, 4096):
+            with self.subTest(size=size):
+                self.check_benchmark(rows, f"throughput/py_pipe/bytes:{size}/manual_time", 1, stderr)
+        # The runs went in the shuffled order, not one benchmark's repetitions in a row.
+        said = [words[0] for words in map(str.split, stderr.splitlines())
+                if words and NAME.match(words[0])]
+        planned = ["throughput/py_pipe/bytes:64/manual_time", "throughput/py_pipe/bytes:4096/manual_time"]
+        order = pb.schedule(2, 3, int(self.SEED))
+        self.assertEqual(said, [planned[i] for i in order])
+        self.assertFalse(back_to_back(said))
+        self.assertEqual(document["context"]["schedule_seed"], int(self.SEED))
+
+    def test_a_failed_calibration_is_a_row_and_the_next_repetition_calibrates(self):
+        # Dies in the pilot of 100 messages: a pilot stops once it lasts a tenth of --min-time,
+        # so the minimum is long enough that no loaded machine stops at 10 messages.
+        document, stderr = self.run_with_fault("die@50:0", min_time="0.5")
+        self.check_benchmark(document["benchmarks"], "throughput/py_pipe/bytes:64/manual_time", 0, stderr)
 
 
 class FailureTest(unittest.TestCase):
@@ -322,6 +512,18 @@ class FromTunedPipeTest(unittest.TestCase):
             self.assertEqual(row["error_message"],
                              "skipped: C++ peer not built (run ./scripts/setup)")
 
+    def test_the_peer_gets_the_pools_slot_count(self):
+        # The pool's size follows this host's cache; the peer must rebuild the very same pool.
+        pool = pb.PayloadPool(4096)
+        channel = mock.Mock(write_fd=5, read_fd=6)
+        context = mock.Mock(peer_binary="/bin/false")
+        context.ack_fd.return_value = 7
+        with mock.patch.object(pb.subprocess, "Popen", side_effect=OSError("stop")) as popen:
+            with self.assertRaises(OSError):
+                pb.cpp_peer("sender", channel, context, pool, 10)
+        command = popen.call_args[0][0]
+        self.assertEqual(command[command.index("--slots") + 1], str(pool.slots))
+
     @unittest.skipUnless(PEER_BINARY, "pipebench_python_peer is not built")
     def test_the_cpp_sender_makes_the_exact_bytes_python_checks(self):
         # Sizes around the stamp, odd lengths (randbytes' last partial word), the zero-copy
@@ -338,6 +540,9 @@ class FromTunedPipeTest(unittest.TestCase):
                 self.assertNotIn("error_occurred", row, row.get("error_message"))
                 self.assertEqual(row["verified"], 1)
                 self.assertGreater(row["cpu_s_per_GiB"], 0)
+                self.assertEqual(row["pool_bytes"],
+                                 pool_bytes(int(NAME.match(row["name"]).group(3))))
+                self.assertIn("C++ sender", row["label"])
                 if row["name"].startswith("latency"):
                     self.assertLessEqual(row["rtt_p50_ns"], row["rtt_max_ns"])
                     self.assertGreater(row["rtt_p50_ns"], 0)

@@ -256,6 +256,15 @@ def back_to_back(order):
     return len(runs) == len(set(runs))
 
 
+class PlanTest(unittest.TestCase):
+    def test_a_benchmark_filter_selects_by_name_as_pipebench_does(self):
+        args = pb.parse_arguments(["--out", "x.json", "--sizes", "64,1M",
+                                   "--benchmark_filter", "^throughput/py_pipe(_bigbuf)?/.*:1048576"])
+        self.assertEqual([b.name for b in pb.plan(args)],
+                         ["throughput/py_pipe/bytes:1048576/manual_time",
+                          "throughput/py_pipe_bigbuf/bytes:1048576/manual_time"])
+
+
 class OutputTest(unittest.TestCase):
     def test_a_failed_write_leaves_neither_a_file_nor_a_temporary(self):
         with tempfile.TemporaryDirectory() as directory:

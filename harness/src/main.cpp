@@ -70,9 +70,19 @@ int main(int argc, char** argv) {
   // same but appends "/iterations:1" to every benchmark name.)
   const char* min_time_flag = flag_value(argc, argv, "--benchmark_min_time");
   const double min_time = min_time_flag ? std::atof(min_time_flag) : options.quick ? 0.05 : 0.5;
+  // Repetitions are the harness's too: each benchmark is registered once per repetition, under
+  // the same name (compare.py and the report group rows by name). Google Benchmark 1.7.1's own
+  // repetitions cannot survive a failed one: its statistics dereference the first repetition's
+  // statistics, which an errored run lacks, and the sweep dies (SIGSEGV in ComputeStats).
+  const char* repetitions_flag = flag_value(argc, argv, "--benchmark_repetitions");
+  const int repetitions = repetitions_flag ? std::max(1, std::atoi(repetitions_flag)) : 1;
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
-    if (argv[i] != min_time_flag - std::strlen("--benchmark_min_time=")) args.push_back(argv[i]);
+    const std::string_view arg = argv[i];
+    if (arg.starts_with("--benchmark_min_time=") || arg.starts_with("--benchmark_repetitions=")) {
+      continue;
+    }
+    args.push_back(argv[i]);
   }
   std::string one_iteration = "--benchmark_min_time=1e-12";
   args.push_back(one_iteration.data());
@@ -99,6 +109,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("repetitions_interleaved",
                               interleaved_flag ? interleaved_flag : "true");
   benchmark::AddCustomContext("repetition_min_time_s", std::to_string(min_time));
+  benchmark::AddCustomContext("repetitions", std::to_string(repetitions));
 
   harness::repetition_runner runner(settings, min_time, options.corrupt_repetition);
   for (workload w : {workload::throughput, workload::latency}) {
@@ -108,12 +119,14 @@ int main(int argc, char** argv) {
       for (std::size_t size : options.sizes) {
         const std::string name = std::string(harness::name_of(w)) + "/" +
                                  std::string(transport.id) + "/bytes:" + std::to_string(size);
-        benchmark::RegisterBenchmark(name.c_str(),
-                                     [w, &transport, size, &runner](benchmark::State& state) {
-                                       runner.run(state, w, transport, size);
-                                     })
-            ->UseManualTime()
-            ->Unit(benchmark::kMicrosecond);
+        for (int r = 0; r < repetitions; ++r) {
+          benchmark::RegisterBenchmark(name.c_str(),
+                                       [w, &transport, size, &runner](benchmark::State& state) {
+                                         runner.run(state, w, transport, size);
+                                       })
+              ->UseManualTime()
+              ->Unit(benchmark::kMicrosecond);
+        }
       }
     }
   }

@@ -25,11 +25,6 @@ void label(benchmark::State& state, const run_result& result) {
 void report_failure(benchmark::State& state, const run_result& result) {
   label(state, result);
   state.SkipWithError(result.error.c_str());
-  // Entering the loop after the error makes this repetition count its one iteration like the
-  // others: Google Benchmark 1.7 aborts the whole sweep when the repetitions of a benchmark
-  // disagree on their iteration counts (statistics.cc), which a failed one would otherwise do.
-  for (auto _ : state) {
-  }
 }
 
 void report_success(benchmark::State& state, workload w, const run_result& result,

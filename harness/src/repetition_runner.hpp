@@ -1,8 +1,9 @@
 // Runs one repetition of one benchmark for Google Benchmark and reports it.
 //
-// Each Google Benchmark iteration is one whole repetition: a fresh pair of processes moving
-// `messages` messages, where the count is calibrated once per benchmark (message_count.hpp) and
-// reused by its other repetitions, which Google Benchmark interleaves with every other
+// Each repetition is one Google Benchmark benchmark of one iteration (main.cpp registers a
+// benchmark once per repetition, under one name): a fresh pair of processes moving `messages`
+// messages, where the count is calibrated once per benchmark (message_count.hpp) and reused by
+// its other repetitions, which Google Benchmark's random interleaving shuffles among every other
 // benchmark's. The reported time is per message (per round trip), as if each message were an
 // iteration. A failed repetition becomes an error row with its reason; the sweep goes on.
 #pragma once

@@ -1,16 +1,20 @@
-"""Figures derived from a run: metrics, who is better by how much, winners, size bands, levers.
+"""Figures derived from a run: metrics, the noise floor, whether two transports differ at all,
+who is better by how much, winners, size bands, levers, the Python pairs, and how far a figure
+can be trusted (cache residency, CPU steal).
 
 Charts and the report both ask these questions; answering them here once keeps a ratio in a
-chart and the same ratio in the report from ever disagreeing. Every function returns None (or
-leaves an entry out) where a value is not measured or errored: nothing here invents a number.
+chart and the same ratio in the report from ever disagreeing, and `compare` is the one place
+that says whether a gap is real (RULE). Every function returns None (or leaves an entry out)
+where a value is not measured or errored: nothing here invents a number.
 """
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import transports as tp
-from results import Run
+from results import Measurement, Repetition, Run
 from units import gib_per_s
 
 
@@ -33,8 +37,14 @@ MESSAGES = Metric("messages per second", "throughput", "items_per_second", True,
 
 
 def value(run: Run, metric: Metric, transport: str, size: int) -> Optional[float]:
+    """The median of the successful repetitions, in the metric's unit (None if there is none)."""
     raw = run.value(metric.workload, transport, size, metric.counter)
     return None if raw is None else metric.scale(raw)
+
+
+def samples(run: Run, metric: Metric, transport: str, size: int) -> List[float]:
+    """Each successful repetition's value, in the metric's unit."""
+    return [metric.scale(v) for v in run.samples(metric.workload, transport, size, metric.counter)]
 
 
 def advantage(run: Run, metric: Metric, a: str, b: str, size: int) -> Optional[float]:
@@ -53,18 +63,118 @@ def fraction(run: Run, metric: Metric, a: str, of: str, size: int) -> Optional[f
     return va / vb
 
 
+# -- the noise floor, and the one rule that says whether two transports differ ----------------
+
+
+@dataclass(frozen=True)
+class TwinGap:
+    """The same code measured twice (the noise-floor twin against tuned_pipe) at one size."""
+    size: int
+    ratio: float  # the twin's median ÷ tuned_pipe's
+    worst: float  # the largest ratio between any repetition of one and any of the other (>= 1)
+
+    @property
+    def gap(self) -> float:
+        """The ratio of the medians as a gap (>= 1), whichever of the two came out ahead."""
+        return max(self.ratio, 1 / self.ratio)
+
+
+def twin_gaps(run: Run, metric: Metric) -> List[TwinGap]:
+    """At each size where both were measured, how far apart chance put two copies of one code."""
+    out = []
+    for size in run.sizes(metric.workload, [tp.NOISE_TWIN]):
+        twin = samples(run, metric, tp.NOISE_TWIN, size)
+        tuned = samples(run, metric, tp.TUNED, size)
+        if not twin or not tuned or min(twin + tuned) <= 0:
+            continue
+        out.append(TwinGap(size, statistics.median(twin) / statistics.median(tuned),
+                           max(max(twin) / min(tuned), max(tuned) / min(twin))))
+    return out
+
+
+def noise_floor(run: Run, metric: Metric) -> Optional[float]:
+    """The run's noise floor for `metric`: the largest gap between the twins' medians at any
+    size (None when the twin was not measured)."""
+    gaps = twin_gaps(run, metric)
+    return max(g.gap for g in gaps) if gaps else None
+
+
+# The rule, in the words the report prints (kept here, beside the code that applies it).
+RULE = ("two transports differ at a size only when the ratio of their medians exceeds the noise "
+        "floor and their repetitions do not overlap (every repetition of one is better than "
+        "every repetition of the other); otherwise they are a tie")
+RULE_WITHOUT_FLOOR = ("two transports differ at a size only when their repetitions do not "
+                      "overlap (every repetition of one is better than every repetition of the "
+                      "other); otherwise they are a tie")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    advantage: float  # how many times better a is than b, medians (> 1: a is better)
+    different: bool  # what RULE says: False is a tie, however large the ratio looks
+
+    @property
+    def tie(self) -> bool:
+        return not self.different
+
+
+def compare(run: Run, metric: Metric, a: str, b: str, size: int) -> Optional[Comparison]:
+    """`a` against `b` at `size` under RULE (None when either has no value). Every "better",
+    "wins" and "buys" in the charts and the report is decided here and nowhere else."""
+    adv = advantage(run, metric, a, b, size)
+    if adv is None:
+        return None
+    sa, sb = samples(run, metric, a, size), samples(run, metric, b, size)
+    apart = max(sa) < min(sb) or max(sb) < min(sa)
+    floor = noise_floor(run, metric)
+    beyond_floor = floor is None or max(adv, 1 / adv) > floor
+    return Comparison(adv, apart and beyond_floor)
+
+
+# -- rankings --------------------------------------------------------------------------------
+
+
+def counts_at(transports: Sequence[str], size: int) -> List[str]:
+    """The transports that measure code of their own at `size` (not another's, as
+    tuned_pipe_batch above its batching limit, or the noise-floor twin)."""
+    return [t for t in transports if tp.same_code_as(t, size) is None]
+
+
 def ranking(run: Run, metric: Metric, size: int,
             candidates: Sequence[str]) -> List[Tuple[str, float]]:
-    """The measured candidates at `size`, best first."""
+    """The measured candidates at `size`, best median first."""
     measured = [(t, value(run, metric, t, size)) for t in candidates]
     kept = [(t, v) for t, v in measured if v is not None]
     return sorted(kept, key=lambda tv: (-tv[1] if metric.higher_is_better else tv[1],
                                         tp.sort_key(tv[0])))
 
 
+@dataclass(frozen=True)
+class Standing:
+    leaders: List[Tuple[str, float]]  # the best, then every candidate tied with it (RULE)
+    others: List[Tuple[str, float]]  # the rest, best first
+
+    @property
+    def tie(self) -> bool:
+        return len(self.leaders) > 1
+
+
+def standing(run: Run, metric: Metric, size: int,
+             candidates: Sequence[str]) -> Optional[Standing]:
+    """Who is best at `size`, with the ties RULE finds (None when no candidate has a value)."""
+    ranked = ranking(run, metric, size, counts_at(candidates, size))
+    if not ranked:
+        return None
+    top = ranked[0][0]
+    tied = {t for t, _v in ranked[1:] if compare(run, metric, top, t, size).tie}
+    return Standing([ranked[0]] + [tv for tv in ranked[1:] if tv[0] in tied],
+                    [tv for tv in ranked[1:] if tv[0] not in tied])
+
+
 def contenders(run: Run) -> List[str]:
     """The C++ IPC transports: one harness, one set of rules, so they can be ranked together.
-    memcpy is not IPC and the Python rows are measured by another program."""
+    memcpy is not IPC, the twin is tuned_pipe again, and the Python rows are measured by another
+    program."""
     return tp.in_families(run.transports(), tp.PIPE, tp.LEVER, tp.RIVAL)
 
 
@@ -73,10 +183,11 @@ def better(metric: Metric, a: float, b: float) -> bool:
 
 
 def peak(run: Run, metric: Metric, candidates: Sequence[str]) -> Optional[Tuple[str, int, float]]:
-    """(transport, size, value) of the best value any candidate reached at any size."""
+    """(transport, size, value) of the best median any candidate reached at any size, among those
+    measuring code of their own there."""
     best = None
     for size in run.sizes(metric.workload):
-        ranked = ranking(run, metric, size, candidates)
+        ranked = ranking(run, metric, size, counts_at(candidates, size))
         if ranked and (best is None or better(metric, ranked[0][1], best[2])):
             best = (ranked[0][0], size, ranked[0][1])
     return best
@@ -122,8 +233,9 @@ class LeverStep:
     transport: str
     reference: Optional[str]  # what this step is compared with (the ladder's previous step)
     value: Optional[float]
-    vs_naive: Optional[float]  # advantage over naive_pipe
-    vs_reference: Optional[float]  # advantage over `reference`
+    same_code_as: Optional[str]  # set where this step runs another's code: it buys nothing here
+    vs_naive: Optional[Comparison]  # against naive_pipe
+    vs_reference: Optional[Comparison]  # against `reference`
 
 
 def lever_steps(run: Run, metric: Metric, size: int) -> List[LeverStep]:
@@ -133,9 +245,79 @@ def lever_steps(run: Run, metric: Metric, size: int) -> List[LeverStep]:
     for transport, reference in tp.LEVER_LADDER:
         if transport not in have:
             continue
+        same = tp.same_code_as(transport, size)
         steps.append(LeverStep(
-            transport, reference, value(run, metric, transport, size),
-            None if transport == "naive_pipe" else advantage(run, metric, transport,
-                                                            "naive_pipe", size),
-            None if reference is None else advantage(run, metric, transport, reference, size)))
+            transport, reference, value(run, metric, transport, size), same,
+            None if transport == tp.NAIVE or same else compare(run, metric, transport,
+                                                               tp.NAIVE, size),
+            None if reference is None or same else compare(run, metric, transport, reference,
+                                                           size)))
     return steps
+
+
+# -- Python against C++, like for like -------------------------------------------------------
+
+
+def python_pairs(run: Run, metric: Metric) -> List[tp.PythonPair]:
+    """The like-for-like pairs this run measured for `metric` (both sides have rows)."""
+    have = set(run.transports(metric.workload))
+    return [p for p in tp.PYTHON_PAIRS if p.python in have and p.cpp in have
+            and (metric.workload == "throughput" or p.latency_alike)]
+
+
+# -- how far to trust a figure: cache residency, disturbed repetitions, spread ---------------
+
+CACHE_FACTOR = 4  # a pool under this many times the last-level cache may have stayed cached
+
+
+def _pools(run: Run, size: int, transports: Optional[Sequence[str]] = None) -> List[float]:
+    """The payload pool of every successful repetition at `size` (of `transports`, if given)."""
+    return [p for m in run.measurements.values()
+            if m.size == size and (transports is None or m.transport in transports)
+            for p in m.samples("pool_bytes")]
+
+
+def pools_recorded(run: Run) -> bool:
+    return any(m.samples("pool_bytes") for m in run.measurements.values())
+
+
+def cache_resident(run: Run, size: int, transports: Optional[Sequence[str]] = None) -> bool:
+    """Whether messages of `size` may have been read from cache: some row's payload pool was
+    under CACHE_FACTOR x the last-level cache, or the cache size is unknown. False when the
+    rows recorded no pool (the report then says residency is unknown)."""
+    pools = _pools(run, size, transports)
+    if not pools:
+        return False
+    llc = run.llc_bytes()
+    return llc is None or min(pools) < CACHE_FACTOR * llc
+
+
+def pool_sizes(run: Run, sizes: Sequence[int]) -> List[Tuple[int, float]]:
+    """(size, smallest payload pool of its rows) for each of `sizes` that recorded one."""
+    return [(s, min(_pools(run, s))) for s in sizes if _pools(run, s)]
+
+
+STEAL_LIMIT_PCT = 5.0  # above this share of the machine's CPU time stolen, a repetition is suspect
+
+
+def per_repetition(run: Run, counter: str) -> List[Tuple[Measurement, Repetition, float]]:
+    """Every successful repetition that recorded `counter`, with its value, in report order."""
+    return [(m, r, r.counters[counter]) for m in run.ordered() for r in m.repetitions
+            if counter in r.counters]
+
+
+def disturbed(run: Run) -> List[Tuple[Measurement, Repetition, float]]:
+    """The repetitions during which the hypervisor stole more than STEAL_LIMIT_PCT of the CPU."""
+    return [x for x in per_repetition(run, "steal_pct") if x[2] > STEAL_LIMIT_PCT]
+
+
+def widest_spread(run: Run, metric: Metric) -> Optional[Tuple[Measurement, float]]:
+    """The benchmark whose repetitions lay furthest apart (largest max ÷ min), if any had two."""
+    best = None
+    for m in run.ordered():
+        if m.workload != metric.workload:
+            continue
+        got = [v for v in m.samples(metric.counter) if v > 0]
+        if len(got) >= 2 and (best is None or max(got) / min(got) > best[1]):
+            best = (m, max(got) / min(got))
+    return best

@@ -50,9 +50,8 @@ def _figure(title: str, run: Run, ncols: int, width: float, height: float,
                              squeeze=False, layout="constrained",
                              gridspec_kw={"width_ratios": width_ratios} if width_ratios else None)
     # Title, then the machine and how the values were made: a chart must make sense alone.
-    how = " or ".join(run.summaries()) or "no successful rows"
-    fig.suptitle(f"{title}\n{run.machine()}  ·  each value: {how}", fontsize=10.5, x=0.01,
-                 ha="left")
+    fig.suptitle(f"{title}\n{run.machine()}  ·  each value: {run.how_values_were_made()}",
+                 fontsize=10.5, x=0.01, ha="left")
     return fig, [ax for row in axes for ax in row]
 
 
@@ -97,7 +96,9 @@ def _style(transport: str) -> dict:
 
 def _not_drawn(run: Run, workload: str, transports: Sequence[str],
                sizes: Sequence[int]) -> List[str]:
-    """'posix_mq 64 KiB, 1 MiB (skipped)' for each plotted transport with errored points."""
+    """'posix_mq 64 KiB, 1 MiB (skipped)' for each plotted transport with errored points, and
+    'tuned_pipe_batch 64 KiB, 1 MiB (same code as tuned_pipe)' where a line would repeat
+    another transport's measurement."""
     notes = []
     for t in transports:
         bad = [run.get(workload, t, s) for s in sizes]
@@ -105,6 +106,10 @@ def _not_drawn(run: Run, workload: str, transports: Sequence[str],
         if bad:
             kinds = sorted({"skipped" if m.skipped else "error" for m in bad})
             notes.append(f"{t} {_size_span([m.size for m in bad], sizes)} ({'/'.join(kinds)})")
+        same = [s for s in sizes if tp.same_code_as(t, s) and run.get(workload, t, s)]
+        if same:
+            notes.append(f"{t} {_size_span(same, sizes)} "
+                         f"(same code as {tp.same_code_as(t, same[0])})")
     return notes
 
 
@@ -140,7 +145,7 @@ def _lines(ax, run: Run, metric: an.Metric, transports: Sequence[str], sizes: Se
     """One line per transport (gaps where a size is missing); returns how many were drawn."""
     drawn = 0
     for t in transports:
-        ys = [an.value(run, metric, t, s) for s in sizes]
+        ys = [None if tp.same_code_as(t, s) else an.value(run, metric, t, s) for s in sizes]
         if all(y is None for y in ys):
             continue
         ax.plot(sizes, [math.nan if y is None else y * scale for y in ys], **_style(t))
@@ -184,7 +189,7 @@ def throughput_vs_size(run: Run, directory: str) -> None:
     _legend(left, notes, "below")
     notes = _line_panel(right, run, an.THROUGHPUT,
                         _families(run, tp.CEILING, tp.RIVAL, tp.PYTHON,
-                                  extra=("naive_pipe", "tuned_pipe", "tuned_pipe_loan")),
+                                  extra=(tp.NAIVE, tp.TUNED, tp.LOAN)),
                         "against the rivals and Python", "throughput (GiB/s)")
     _legend(right, notes, "below")
     right.tick_params(labelleft=True)
@@ -234,11 +239,11 @@ def _lever_bars(ax, run: Run, steps: List[str]) -> None:
         _empty(ax, "fewer than two steps of the lever ladder have throughput rows in this run")
         return
     # Ratios to naive_pipe put every size on one scale; without naive_pipe, absolute GiB/s.
-    as_ratio = all(an.value(run, an.THROUGHPUT, "naive_pipe", s) for s in sizes)
+    as_ratio = all(an.value(run, an.THROUGHPUT, tp.NAIVE, s) for s in sizes)
 
     def height(t: str, s: int) -> Optional[float]:
         if as_ratio:
-            return an.fraction(run, an.THROUGHPUT, t, "naive_pipe", s)
+            return an.fraction(run, an.THROUGHPUT, t, tp.NAIVE, s)
         return an.value(run, an.THROUGHPUT, t, s)
 
     drawn = [h for h in (height(t, s) for t in steps for s in sizes) if h]
@@ -250,10 +255,12 @@ def _lever_bars(ax, run: Run, steps: List[str]) -> None:
     for g, s in enumerate(sizes):
         for i, t in enumerate(steps):
             x = g + (i - (len(steps) - 1) / 2) * width
-            h = height(t, s)
+            same = tp.same_code_as(t, s)  # its bar would credit it with another's figure
+            h = None if same else height(t, s)
             if h is None:
                 m = run.get("throughput", t, s)
-                why = "not run" if m is None else ("skipped" if m.skipped else "error")
+                why = ("not run" if m is None else f"= {same}" if same
+                       else "skipped" if m.skipped else "error")
                 ax.text(x, floor, why, rotation=90, ha="center", va="bottom", fontsize=6,
                         color="#888888")
                 continue
@@ -262,12 +269,12 @@ def _lever_bars(ax, run: Run, steps: List[str]) -> None:
             label = fmt_ratio(h) if as_ratio else f"{h:.3g}"
             ax.text(x, h * (1.06 if h >= floor else 1 / 1.06), label, rotation=90, ha="center",
                     va="bottom" if h >= floor else "top", fontsize=6)
-        ceiling = height("memcpy", s)
+        ceiling = height(tp.MEMCPY, s)
         if ceiling:
             ax.hlines(ceiling, g - 0.45, g + 0.45, colors="black", linestyles="--", linewidth=1.2)
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _p: f"{v:g}"))
-    top = max(drawn + [height("memcpy", s) or floor for s in sizes])
+    top = max(drawn + [height(tp.MEMCPY, s) or floor for s in sizes])
     bottom = min(drawn + [floor])
     ax.set_ylim(bottom / 1.6, top * 2.2)  # room for the labels
     ax.set_xticks(range(len(sizes)))
@@ -276,12 +283,12 @@ def _lever_bars(ax, run: Run, steps: List[str]) -> None:
     ax.grid(axis="x", visible=False)
     if as_ratio:
         ax.axhline(1.0, color="#444444", linewidth=0.8)
-        ax.set_ylabel("throughput as a multiple of naive_pipe (log scale)")
+        ax.set_ylabel(f"throughput as a multiple of {tp.NAIVE} (log scale)")
     else:
-        ax.set_ylabel("throughput (GiB/s, log scale; naive_pipe not measured at every size)")
+        ax.set_ylabel(f"throughput (GiB/s, log scale; {tp.NAIVE} not measured at every size)")
     ax.set_title("throughput at key sizes")
     handles = [Patch(color=tp.get(t).color, label=t) for t in steps]
-    handles.append(Line2D([], [], color="black", linestyle="--", label="memcpy (ceiling)"))
+    handles.append(Line2D([], [], color="black", linestyle="--", label=f"{tp.MEMCPY} (ceiling)"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=6,
               borderaxespad=0)
 
@@ -312,15 +319,16 @@ def _lever_latency(ax, run: Run, steps: List[str]) -> None:
 
 
 def tuned_vs_rivals(run: Run, directory: str) -> None:
-    rows = _families(run, tp.RIVAL) + (["memcpy"] if "memcpy" in run.transports() else [])
+    rows = _families(run, tp.RIVAL) + ([tp.MEMCPY] if tp.MEMCPY in run.transports() else [])
     columns = max(len(run.sizes("throughput")), len(run.sizes("latency")), 1)
     # One map above the other, each as wide as its sizes need, so cell labels stay legible.
-    fig, panels = _figure("tuned_pipe against each rival: how many times better "
-                          "(blue: tuned_pipe wins, red: the rival wins)", run, 1,
+    fig, panels = _figure(f"{tp.TUNED} against each rival: how many times better "
+                          f"(blue: {tp.TUNED} wins, red: the rival wins, ≈: a tie by the "
+                          "report's rule)", run, 1,
                           max(8.0, 3.2 + 0.85 * columns), 2.2 + 0.75 * max(len(rows), 2),
                           nrows=2)
-    for ax, metric, what in ((panels[0], an.THROUGHPUT, "throughput: tuned_pipe ÷ rival"),
-                             (panels[1], an.RTT_P50, "p50 round trip: rival ÷ tuned_pipe")):
+    for ax, metric, what in ((panels[0], an.THROUGHPUT, f"throughput: {tp.TUNED} ÷ rival"),
+                             (panels[1], an.RTT_P50, f"p50 round trip: rival ÷ {tp.TUNED}")):
         _heat_map(ax, run, metric, rows, what)
     _save(fig, directory, "tuned_vs_rivals")
 
@@ -330,7 +338,7 @@ def _cell_note(run: Run, workload: str, transports: Sequence[str], size: int) ->
     for t in transports:
         m = run.get(workload, t, size)
         if m is None:
-            return "n/m" if t != "tuned_pipe" else "tuned\nn/m"
+            return "n/m" if t != tp.TUNED else "tuned\nn/m"
         if not m.ok:
             return "skipped" if m.skipped else "error"
     return "n/a"
@@ -338,56 +346,59 @@ def _cell_note(run: Run, workload: str, transports: Sequence[str], size: int) ->
 
 def _heat_map(ax, run: Run, metric: an.Metric, rows: List[str], title: str) -> None:
     ax.set_title(title)
-    if "tuned_pipe" not in run.transports(metric.workload) or not rows:
-        _empty(ax, "tuned_pipe not measured in this run" if rows else "no rivals in this run")
+    if tp.TUNED not in run.transports(metric.workload) or not rows:
+        _empty(ax, f"{tp.TUNED} not measured in this run" if rows else "no rivals in this run")
         return
-    sizes = run.sizes(metric.workload, rows + ["tuned_pipe"])
-    ratios = [[an.advantage(run, metric, "tuned_pipe", r, s) for s in sizes] for r in rows]
-    logs = [[math.nan if v is None else math.log2(v) for v in row] for row in ratios]
+    sizes = run.sizes(metric.workload, rows + [tp.TUNED])
+    found = [[an.compare(run, metric, tp.TUNED, r, s) for s in sizes] for r in rows]
+    logs = [[math.nan if c is None else math.log2(c.advantage) for c in row] for row in found]
     # Symmetric about 1× so that the colour alone says who wins; at least 2× each way, set by
     # the rivals (memcpy, far ahead of everything at small sizes, just saturates).
-    finite = [abs(v) for r, row in zip(rows, logs) if r != "memcpy" for v in row
+    finite = [abs(v) for r, row in zip(rows, logs) if r != tp.MEMCPY for v in row
               if not math.isnan(v)]
     span = min(max(finite + [1.0]), 6.0)
     cmap = plt.get_cmap("RdBu").copy()
     cmap.set_bad("#e8e8e8")
     image = ax.imshow(logs, cmap=cmap, norm=colors.Normalize(-span, span), aspect="auto")
-    for i, row in enumerate(ratios):
-        for j, v in enumerate(row):
-            if v is None:
-                text, color = _cell_note(run, metric.workload, ["tuned_pipe", rows[i]],
+    for i, row in enumerate(found):
+        for j, c in enumerate(row):
+            if c is None:
+                text, color = _cell_note(run, metric.workload, [tp.TUNED, rows[i]],
                                          sizes[j]), "#666666"
             else:
-                text = fmt_ratio(v)
-                color = "white" if abs(math.log2(v)) > 0.6 * span else "black"
+                text = ("≈" if c.tie else "") + fmt_ratio(c.advantage)
+                color = "white" if abs(math.log2(c.advantage)) > 0.6 * span else "black"
             ax.text(j, i, text, ha="center", va="center", fontsize=7.5, color=color)
     ax.set_xticks(range(len(sizes)))
     ax.set_xticklabels([human_size(s) for s in sizes], rotation=45 if len(sizes) > 6 else 0)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([r + (" (ceiling)" if r == "memcpy" else "") for r in rows])
+    ax.set_yticklabels([r + (" (ceiling)" if r == tp.MEMCPY else "") for r in rows])
     ax.set_xlabel("message size")
     ax.grid(False)
-    if "memcpy" in rows and len(rows) > 1:
+    if tp.MEMCPY in rows and len(rows) > 1:
         ax.axhline(len(rows) - 1.5, color="black", linewidth=1.2)
     # tuned_pipe's place at each size among itself and the rivals (memcpy is not IPC), and who
-    # is first: one name for a run of sizes, so that the winner reads at a glance.
+    # is first (a tie names everyone in it): one name for a run of sizes, so that the winner
+    # reads at a glance.
     top = ax.secondary_xaxis("top")
     top.set_xticks(range(len(sizes)))
-    field = ["tuned_pipe"] + [r for r in rows if r != "memcpy"]
+    field = [tp.TUNED] + [r for r in rows if r != tp.MEMCPY]
     rankings = [an.ranking(run, metric, s, field) for s in sizes]
-    places = [next((i + 1 for i, (t, _) in enumerate(r) if t == "tuned_pipe"), None)
+    places = [next((i + 1 for i, (t, _) in enumerate(r) if t == tp.TUNED), None)
               for r in rankings]
     top.set_xticklabels([f"{_ordinal(p)} of {len(r)}" if p else "" for p, r in
                          zip(places, rankings)], fontsize=7.5)
     top.tick_params(length=0)
-    firsts = [(r[0][0] if r else None, s) for r, s in zip(rankings, sizes)]
-    top.set_xlabel("tuned_pipe's place at this size · first: " + _runs_of_winners(firsts),
+    standings = [an.standing(run, metric, s, field) for s in sizes]
+    firsts = [(None if st is None else " = ".join(t for t, _v in st.leaders), s)
+              for st, s in zip(standings, sizes)]
+    top.set_xlabel(f"{tp.TUNED}'s place at this size · first: " + _runs_of_winners(firsts),
                    fontsize=8)
     bar = plt.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
     ticks = [v for v in range(-int(span), int(span) + 1)]
     bar.set_ticks(ticks)
     bar.set_ticklabels([f"{2 ** v:g}×" if v >= 0 else f"1/{2 ** -v:g}×" for v in ticks])
-    bar.set_label("tuned_pipe's advantage (log scale)")
+    bar.set_label(f"{tp.TUNED}'s advantage (log scale)")
 
 
 def _ordinal(n: int) -> str:
@@ -412,17 +423,48 @@ def _runs_of_winners(firsts: Sequence[Tuple[Optional[str], int]]) -> str:
 
 
 def cpp_vs_python(run: Run, directory: str) -> None:
-    chosen = _families(run, tp.PYTHON, extra=("memcpy", "naive_pipe", "tuned_pipe", "socketpair",
-                                              "shm_ring"))
-    fig, (thr, lat) = _figure("C++ against Python's multiprocessing (dotted lines are Python; "
-                              "py_pipe and naive_pipe use the same pipe and framing)", run, 2,
-                              14, 6)
-    notes = _line_panel(thr, run, an.THROUGHPUT, chosen, "throughput (higher is better)",
-                        "throughput (GiB/s)")
-    notes += _line_panel(lat, run, an.RTT_P50, chosen, "median round trip (lower is better)",
-                         "round trip (µs)", scale=1e-3)
-    _legend(lat, notes)
+    """Each like-for-like pair (transports.PYTHON_PAIRS) as one line: Python's speed as a
+    multiple of its C++ twin's, so the chart makes only the comparisons the report makes."""
+    fig, (thr, lat) = _figure("Python against C++, like for like: Python's speed as a multiple "
+                              "of its C++ twin's (below 1×, Python is slower; a hollow point "
+                              "is a tie by the report's rule)", run, 2, 14, 6, sharey=True)
+    for ax, metric, what in ((thr, an.THROUGHPUT, "throughput: Python ÷ C++"),
+                             (lat, an.RTT_P50, "median round trip: C++ ÷ Python")):
+        _pair_panel(ax, run, metric, what)
+    lat.tick_params(labelleft=True)
+    handles, labels = thr.get_legend_handles_labels()  # every pair: some are throughput-only
+    if handles:
+        handles.append(Line2D([], [], linestyle="none", marker="o", markerfacecolor="white",
+                              markeredgecolor="#444444"))
+        labels.append("hollow: a tie (the rule cannot tell the two apart)")
+        lat.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                   borderaxespad=0)
     _save(fig, directory, "cpp_vs_python")
+
+
+def _pair_panel(ax, run: Run, metric: an.Metric, title: str) -> None:
+    ax.set_title(title)
+    pairs = an.python_pairs(run, metric)
+    sizes = run.sizes(metric.workload, [t for p in pairs for t in (p.python, p.cpp)])
+    drawn = 0
+    for p in pairs:
+        found = [an.compare(run, metric, p.python, p.cpp, s) for s in sizes]
+        if all(c is None for c in found):
+            continue
+        style = dict(_style(p.python), label=f"{p.python} ÷ {p.cpp}: {p.alike}")
+        ax.plot(sizes, [math.nan if c is None else c.advantage for c in found], **style)
+        ties = [(s, c.advantage) for s, c in zip(sizes, found) if c is not None and c.tie]
+        if ties:  # hollow: the rule cannot tell the two apart here
+            ax.plot([s for s, _ in ties], [v for _, v in ties], linestyle="none",
+                    marker=style["marker"], markersize=8, markerfacecolor="white",
+                    markeredgecolor=style["color"])
+        drawn += 1
+    if not drawn:
+        _empty(ax, "no like-for-like pair has both sides measured in this run")
+        return
+    ax.axhline(1.0, color="#444444", linewidth=0.8)
+    _size_axis(ax, sizes)
+    _plain_log_y(ax, "Python's speed ÷ its C++ twin's")
 
 
 # Name, title (for the report's captions), and the function that draws it, in report order.

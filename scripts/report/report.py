@@ -4,7 +4,9 @@ Each section is a function of the run that returns Markdown lines. A section sta
 can from what was measured and says plainly what was not ("not measured in this run", or the
 error text); it never fails and never fills a gap with a guess. The wording that depends on the
 data (the verdict, what dominates latency on this machine, whether pickling matters) is chosen
-by comparing the measured figures, and the figures are printed next to the words.
+by comparing the measured figures, and the figures are printed next to the words. Whether two
+figures differ at all is decided by one rule (analysis.compare, stated at the top of the
+report): a gap the rule does not accept is written as a tie, never as a win or a gain.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import analysis as an
 import transports as tp
-from results import Run
+from results import CORRUPTION, LOSS, OTHER_FAILURE, SKIPPED, SKIPPED_PREFIX, Run
+from transport_table import transport_table
 from units import (fmt_gibs, fmt_ns, fmt_number, fmt_percent, fmt_rate, fmt_ratio, human_size,
                    size_list)
 
@@ -22,6 +25,11 @@ Lines = List[str]
 
 # Round trips above this at the smallest size mean wake-ups, not copies, set the latency.
 WAKEUP_BOUND_NS = 10_000
+
+# Marks in tables (explained once, in the section at the top).
+CACHE_MARK = "°"  # after a size: it may have been cache-resident
+SHORT_MARK = "†"  # after a value: fewer successful repetitions than requested
+SAME_CODE_MARK = "‡"  # after a value: the transport ran another's code at this size
 
 
 # -- small helpers: how one value, or its absence, is written ---------------------------------
@@ -40,6 +48,21 @@ def _fmt(metric: an.Metric, v: float, unit: bool = True) -> str:
     return f"{fmt_number(v)} {metric.unit}"
 
 
+def _marks(run: Run, workload: str, transport: str, size: int) -> str:
+    """† when the value rests on fewer repetitions than requested, ‡ when it is another
+    transport's code (the noise-floor twin is that by definition and needs no mark)."""
+    m = run.get(workload, transport, size)
+    out = SHORT_MARK if m is not None and m.short else ""
+    if tp.same_code_as(transport, size) and tp.get(transport).family != tp.CONTROL:
+        out += SAME_CODE_MARK
+    return out
+
+
+def _size(run: Run, size: int, transports: Optional[Sequence[str]] = None) -> str:
+    """A size for a table or a heading, marked when it may have been cache-resident."""
+    return human_size(size) + (CACHE_MARK if an.cache_resident(run, size, transports) else "")
+
+
 def _absent(run: Run, workload: str, transport: str, size: int) -> str:
     """Why there is no value, in words fit for a sentence."""
     m = run.get(workload, transport, size)
@@ -49,10 +72,10 @@ def _absent(run: Run, workload: str, transport: str, size: int) -> str:
 
 
 def _cell(run: Run, metric: an.Metric, transport: str, size: int, unit: bool = True) -> str:
-    """A table cell: the value, or a one-word reason."""
+    """A table cell: the value with its marks, or a one-word reason."""
     v = an.value(run, metric, transport, size)
     if v is not None:
-        return _fmt(metric, v, unit)
+        return _fmt(metric, v, unit) + _marks(run, metric.workload, transport, size)
     m = run.get(metric.workload, transport, size)
     if m is None:
         return "—"
@@ -61,11 +84,31 @@ def _cell(run: Run, metric: an.Metric, transport: str, size: int, unit: bool = T
     return "skipped" if m.skipped else "error"
 
 
+def _named(run: Run, metric: an.Metric, transport: str, size: int) -> str:
+    """'`t` 8.00 GiB/s' with the value's marks, for tables that name the transport."""
+    return f"`{transport}` {_cell(run, metric, transport, size)}"
+
+
 def _say(run: Run, metric: an.Metric, transport: str, size: int) -> str:
     """'`t` (8.00 GiB/s)' or '`t` (not measured in this run)'."""
     v = an.value(run, metric, transport, size)
     what = _fmt(metric, v) if v is not None else _absent(run, metric.workload, transport, size)
     return f"`{transport}` ({what})"
+
+
+def _gain(c: an.Comparison) -> str:
+    """A ratio the rule accepts, '2.00×', or 'tie': a ratio it does not accept is not shown, so
+    that it cannot be read as a gain (the values are in the appendix)."""
+    return fmt_ratio(c.advantage) if c.different else "tie"
+
+
+def _gain_at(c: Optional[an.Comparison], run: Run, metric: an.Metric, t: str, size: int) -> str:
+    """'2.00× at 1 MiB', 'a tie at 64 B', or why there is no ratio at that size."""
+    if c is None:
+        return f"{_absent(run, metric.workload, t, size)} at {human_size(size)}"
+    if c.tie:
+        return f"a tie at {human_size(size)}"
+    return f"{fmt_ratio(c.advantage)} at {human_size(size)}"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Lines:
@@ -93,9 +136,11 @@ def _largest_common(run: Run, metric: an.Metric, transports: Sequence[str]) -> O
 
 def _large_size(run: Run, transport: str) -> Optional[int]:
     """The largest size at which `transport` has a throughput value."""
-    sizes = [s for s in run.sizes("throughput")
-             if an.value(run, an.THROUGHPUT, transport, s) is not None]
-    return sizes[-1] if sizes else None
+    return _largest_common(run, an.THROUGHPUT, [transport])
+
+
+def _tied_names(leaders) -> str:
+    return ", ".join(f"`{t}`" for t, _v in leaders)
 
 
 # -- sections ---------------------------------------------------------------------------------
@@ -104,6 +149,7 @@ def _large_size(run: Run, transport: str) -> Optional[int]:
 def _header(run: Run) -> Lines:
     name = os.path.basename(os.path.normpath(run.directory))
     date = run.fact("date") or "date not recorded"
+    made = run.how_values_were_made(f", marked {SHORT_MARK}")
     return [
         f"# pipebench report: {name}",
         "",
@@ -111,8 +157,7 @@ def _header(run: Run) -> Lines:
         "a tuned pipe go?*",
         "",
         f"- Machine: {run.machine()}",
-        f"- Run: {date}; files: {', '.join(run.files)}; each value is "
-        f"{' or '.join(run.summaries()) or 'nothing: no successful rows'}",
+        f"- Run: {date}; files: {', '.join(run.files)}; each value is {made}",
         "- Generated by `./scripts/plot` from the JSON alone: every figure below is computed "
         "from it. Throughput is one-way (GiB/s, 1 GiB = 2^30 bytes); latency is the round trip "
         "of a ping-pong (one-way is half); CPU is both processes, user + system.",
@@ -120,22 +165,83 @@ def _header(run: Run) -> Lines:
     ]
 
 
+def _trust(run: Run) -> Lines:
+    """The noise floor, the rule every comparison below follows, and the marks in the tables."""
+    out = ["## How far the numbers hold: the noise floor", ""]
+    metrics = (an.THROUGHPUT, an.RTT_P50)
+    floors = [(metric, an.noise_floor(run, metric)) for metric in metrics]
+    gaps = [(metric, g) for metric in metrics for g in an.twin_gaps(run, metric)]
+    if gaps:
+        out += [f"`{tp.NOISE_TWIN}` is `{tp.TUNED}` under a second name: the same code, measured "
+                "apart like any other transport. The gap between the two is what chance alone "
+                "does in this run:", ""]
+        out += _table(["workload", "size", f"`{tp.NOISE_TWIN}` ÷ `{tp.TUNED}` (medians)",
+                       "worst case (any two repetitions)"],
+                      [[metric.workload + ("" if metric is an.THROUGHPUT else " (p50)"),
+                        _size(run, g.size), fmt_ratio(g.ratio), fmt_ratio(g.worst)]
+                       for metric, g in gaps])
+        said = " and ".join(f"{fmt_ratio(floor)} for {metric.label}" for metric, floor in floors
+                            if floor is not None)
+        unfloored = [metric.label for metric, floor in floors if floor is None]
+        out += ["", f"**Noise floor: {said}**, the largest gap between the twins' medians at "
+                "any size" + (f" (no twin for {' or '.join(unfloored)}: there the repetitions "
+                              "alone decide)" if unfloored else "") + ". "
+                f"**The rule used everywhere below:** {an.RULE}, written \"tie: a, b\", never a "
+                "win or a gain."]
+    else:
+        out += [f"**No noise floor was measured in this run** (it has no `{tp.NOISE_TWIN}` "
+                f"rows). **The rule used everywhere below** rests on the repetitions alone: "
+                f"{an.RULE_WITHOUT_FLOOR}, written \"tie: a, b\", never a win or a gain."]
+        if all(m.ran <= 1 for m in run.measurements.values()):
+            out[-1] += (" With one repetition per benchmark nothing can overlap, so any gap at "
+                        "all counts as a difference here: read small gaps with suspicion.")
+    out += [""] + _marks_explained(run) + [""]
+    return out
+
+
+def _marks_explained(run: Run) -> Lines:
+    out = ["Marks in the tables:"]
+    llc = run.llc_bytes()
+    rule = run.fact("payload_pool_rule")
+    cached = [s for s in run.sizes() if an.cache_resident(run, s)]
+    if not an.pools_recorded(run):
+        out.append(f"- no {CACHE_MARK}: this run did not record its payload pools, so which "
+                   "sizes could have been served from cache is not known.")
+    elif llc is None:
+        out.append(f"- {CACHE_MARK} after a size: it may have been cache-resident. This run did "
+                   "not know its last-level cache size, so every size is marked.")
+    else:
+        pools = ", ".join(f"{human_size(p)} at {human_size(s)}"
+                          for s, p in an.pool_sizes(run, cached))
+        out.append(f"- {CACHE_MARK} after a size: it may have been cache-resident, its payload "
+                   f"pool being under {an.CACHE_FACTOR}× this host's {human_size(llc)} "
+                   f"last-level cache" + (f" ({pools})" if cached else " (no size here)") +
+                   (f". Pool rule: {rule}." if rule else "."))
+    out.append(f"- {SHORT_MARK} after a value: fewer successful repetitions than requested; the "
+               "failures are listed under *Not measured, skipped and failed*.")
+    out.append(f"- {SAME_CODE_MARK} after a value: `{tp.BATCH}` above "
+               f"{human_size(tp.BATCH_LIMIT_BYTES)}, where messages go alone through "
+               f"`send_bytes`: the same code as `{tp.TUNED}`, so a second measurement of it, "
+               "never credited with a gain of its own.")
+    return out
+
+
 def _verdict(run: Run, charts: Dict[str, str]) -> Lines:
     out = ["## Verdict", ""]
     tuned = [t for t in tp.TUNED_FAMILY if _has(run, t, "throughput")]
-    pipes = tuned + (["naive_pipe"] if _has(run, "naive_pipe", "throughput") else [])
+    pipes = tuned + ([tp.NAIVE] if _has(run, tp.NAIVE, "throughput") else [])
     if not pipes:
         return out + ["No pipe transport was measured in this run, so it cannot answer the "
                       "question. The tables in the appendix give what was measured.", ""]
-    lead = "tuned_pipe" if "tuned_pipe" in tuned else pipes[0]
+    lead = tp.TUNED if tp.TUNED in tuned else pipes[0]
     size = _large_size(run, lead)
     if size is None:
+        last = run.sizes("throughput")[-1]
         return out + [f"`{lead}` has no successful throughput row in this run (at "
-                      f"{human_size(run.sizes('throughput')[-1])}: "
-                      f"{_absent(run, 'throughput', lead, run.sizes('throughput')[-1])}), so "
+                      f"{human_size(last)}: {_absent(run, 'throughput', lead, last)}), so "
                       "there is no verdict; see *Not measured, skipped and failed*.", ""]
-    if lead != "tuned_pipe":
-        out.append("`tuned_pipe` was not measured in this run, so the verdict rests on "
+    if lead != tp.TUNED:
+        out.append(f"`{tp.TUNED}` was not measured in this run, so the verdict rests on "
                    f"`{lead}`.")
         out.append("")
     # Judged over the whole large band, not at one chosen size: the ratios to shared memory
@@ -155,45 +261,72 @@ def _verdict(run: Run, charts: Dict[str, str]) -> Lines:
         text = f"{fmt(values[0])}–{fmt(values[-1])}"
         return text + (f" (median {fmt(statistics.median(values))})" if median else "")
 
-    shm, mem, naive = across("shm_ring"), across("memcpy"), across("naive_pipe")
+    def ties_with(ref: str) -> List[int]:
+        return [s for s in large if (c := an.compare(run, an.THROUGHPUT, lead, ref, s))
+                is not None and c.tie]
+
+    shm, mem, naive = across(tp.SHM), across(tp.MEMCPY), across(tp.NAIVE)
     answer = _fitness(statistics.median(shm) if shm else None,
-                      statistics.median(mem) if mem else None)
-    where = (f"at {human_size(large[0])} messages" if len(large) == 1 else
-             f"from {human_size(large[0])} to {human_size(large[-1])} messages")
+                      statistics.median(mem) if mem else None,
+                      bool(shm) and len(ties_with(tp.SHM)) == len(shm))
+    where = (f"at {_size(run, large[0])} messages" if len(large) == 1 else
+             f"from {_size(run, large[0])} to {_size(run, large[-1])} messages")
     facts = [f"{where} `{lead}` moves {spread(across(None), fmt_gibs)}"]
-    if naive and lead != "naive_pipe":
-        facts.append(f"{spread(naive, fmt_ratio)} the naive pipe" +
-                     (f"'s {fmt_gibs(an.value(run, an.THROUGHPUT, 'naive_pipe', large[0]))}"
-                      if len(large) == 1 else ""))
+    if naive and lead != tp.NAIVE:
+        level = ties_with(tp.NAIVE)
+        if len(level) == len(naive):
+            facts.append("level with the naive pipe (a tie)")
+        else:
+            facts.append(f"{spread(naive, fmt_ratio)} the naive pipe" +
+                         (f"'s {fmt_gibs(an.value(run, an.THROUGHPUT, tp.NAIVE, large[0]))}"
+                          if len(large) == 1 else "") +
+                         (f" (a tie at {size_list(level)})" if level else ""))
     facts.append(f"{spread(shm, fmt_percent, True)} of the shared-memory ring" if shm else
-                 f"shared memory (`shm_ring`) {_absent(run, 'throughput', 'shm_ring', size)}")
-    facts.append(f"{spread(mem, fmt_percent, True)} of one in-process `memcpy`" if mem else
-                 f"`memcpy` {_absent(run, 'throughput', 'memcpy', size)}")
+                 f"shared memory (`{tp.SHM}`) {_absent(run, 'throughput', tp.SHM, size)}")
+    facts.append(f"{spread(mem, fmt_percent, True)} of one in-process `{tp.MEMCPY}`" if mem else
+                 f"`{tp.MEMCPY}` {_absent(run, 'throughput', tp.MEMCPY, size)}")
     out.append(f"**Are pipes fit for high-volume transfers?** {answer} "
                f"{facts[0][0].upper() + facts[0][1:]}: " + ", ".join(facts[1:]) + ".")
     out.append("")
-    best = an.peak(run, an.THROUGHPUT, tuned) if tuned else None
-    if best is not None:
-        t, s, bv = best
-        parts = [f"the best pipe figure in this run is `{t}` at {human_size(s)}: "
-                 f"{fmt_gibs(bv)} ({tp.get(t).what})"]
-        for ref, name in (("naive_pipe", "the naive pipe"), ("shm_ring", "`shm_ring`"),
-                          ("memcpy", "`memcpy`")):
-            r = an.fraction(run, an.THROUGHPUT, t, ref, s)
-            if r is not None:
-                parts.append(f"{fmt_ratio(r)} {name}" if ref == "naive_pipe"
-                             else f"{fmt_percent(r)} of {name}")
-        out.append("**How far does a tuned pipe go?** " + parts[0][0].upper() + parts[0][1:] +
-                   (", that is " + ", ".join(parts[1:]) if len(parts) > 1 else "") + ".")
-        out.append("")
+    out += _best_pipe(run, tuned)
     out += _small_messages(run)
     out += _chart(charts, "throughput_vs_size")
     return out
 
 
-def _fitness(shm: Optional[float], mem: Optional[float]) -> str:
+def _best_pipe(run: Run, tuned: Sequence[str]) -> Lines:
+    """The best figure of the pipes library, with any variant the rule cannot tell from it."""
+    best = an.peak(run, an.THROUGHPUT, tuned) if tuned else None
+    if best is None:
+        return []
+    t, s, bv = best
+    head = (f"the best pipe figure in this run is `{t}` at {_size(run, s)}: {fmt_gibs(bv)}"
+            f"{_marks(run, 'throughput', t, s)} ({tp.get(t).what})")
+    standing = an.standing(run, an.THROUGHPUT, s, tuned)
+    if standing is not None and standing.tie:
+        head += (", a tie with " + ", ".join(_say(run, an.THROUGHPUT, o, s)
+                                             for o, _v in standing.leaders[1:]))
+    parts = []
+    for ref, name in ((tp.NAIVE, "the naive pipe"), (tp.SHM, f"`{tp.SHM}`"),
+                      (tp.MEMCPY, f"`{tp.MEMCPY}`")):
+        if ref == tp.NAIVE:
+            c = an.compare(run, an.THROUGHPUT, t, ref, s)
+            if c is not None:
+                parts.append(f"{fmt_ratio(c.advantage)} {name}" if c.different
+                             else f"level with {name} (a tie)")
+            continue
+        r = an.fraction(run, an.THROUGHPUT, t, ref, s)
+        if r is not None:
+            parts.append(f"{fmt_percent(r)} of {name}")
+    return ["**How far does a tuned pipe go?** " + head[0].upper() + head[1:] +
+            ("; that is " + ", ".join(parts) if parts else "") + ".", ""]
+
+
+def _fitness(shm: Optional[float], mem: Optional[float], level_with_shm: bool) -> str:
     """The one-line answer, from tuned pipe ÷ shared memory (or ÷ memcpy without shm_ring), the
-    median over the large sizes."""
+    median over the large sizes; a tie with shared memory at every large size is said as one."""
+    if level_with_shm:
+        return "Yes: for large messages a tuned pipe is level with shared memory (a tie)."
     if shm is not None:
         if shm >= 1.0:
             return "Yes: for large messages a tuned pipe matches or beats shared memory."
@@ -210,7 +343,8 @@ def _fitness(shm: Optional[float], mem: Optional[float]) -> str:
         if mem >= 0.2:
             return "Yes, at a discount: a pipe runs well below an in-process copy."
         return "Only partly: a pipe runs far below an in-process copy."
-    return "This run has no ceiling to judge against (neither `shm_ring` nor `memcpy`)."
+    return (f"This run has no ceiling to judge against (neither `{tp.SHM}` nor "
+            f"`{tp.MEMCPY}`).")
 
 
 def _small_messages(run: Run) -> Lines:
@@ -218,18 +352,18 @@ def _small_messages(run: Run) -> Lines:
     if not sizes:
         return []
     s = sizes[0]
-    lead = next((t for t in ("tuned_pipe", "naive_pipe") if
+    lead = next((t for t in (tp.TUNED, tp.NAIVE) if
                  an.value(run, an.MESSAGES, t, s) is not None), None)
     if lead is None:
         return []
-    parts = [f"at {human_size(s)} `{lead}` moves messages at "
+    parts = [f"at {_size(run, s)} `{lead}` moves messages at "
              f"{fmt_rate(an.value(run, an.MESSAGES, lead, s))} "
              f"({fmt_gibs(an.value(run, an.THROUGHPUT, lead, s))})"]
-    for other in ("tuned_pipe_batch", "shm_ring"):
-        v = an.value(run, an.MESSAGES, other, s)
-        if v is not None:
-            parts.append(f"`{other}` {fmt_rate(v)} "
-                         f"({fmt_ratio(an.advantage(run, an.MESSAGES, other, lead, s))})")
+    for other in an.counts_at([tp.BATCH, tp.SHM], s):
+        c = an.compare(run, an.MESSAGES, other, lead, s)
+        if c is not None:
+            parts.append(f"`{other}` {fmt_rate(an.value(run, an.MESSAGES, other, s))} "
+                         f"({_gain(c)})")
     text = ("**Small messages** are a different question: the cost is per message, not per "
             "byte. " + parts[0][0].upper() + parts[0][1:])
     if len(parts) > 1:
@@ -237,45 +371,51 @@ def _small_messages(run: Run) -> Lines:
     lat = an.value(run, an.RTT_P50, lead, s)
     if lat is not None:
         text += (f". Its median round trip at {human_size(s)} is {fmt_ns(lat)}"
-                 + (f", against {_say(run, an.RTT_P50, 'shm_ring', s)} for shared memory"
-                    if an.value(run, an.RTT_P50, "shm_ring", s) is not None else ""))
+                 + (f", against {_say(run, an.RTT_P50, tp.SHM, s)} for shared memory"
+                    if an.value(run, an.RTT_P50, tp.SHM, s) is not None else ""))
     return [text + ".", ""]
 
 
 def _winners(run: Run, charts: Dict[str, str]) -> Lines:
     out = ["## Winner in each size band", "",
            "Ranked among the C++ transports, which one harness measured under the same rules "
-           "(`memcpy` is the ceiling, not a contender; the Python rows are compared further "
-           "down). \"Lead\" is how many times better the winner is than the runner-up; \"best "
-           "pipe\" is the best `pipe()`-based transport, as a share of the winner.", ""]
+           f"(`{tp.MEMCPY}` is the ceiling, not a contender; `{tp.NOISE_TWIN}`, and "
+           f"`{tp.BATCH}` above {human_size(tp.BATCH_LIMIT_BYTES)}, are `{tp.TUNED}` again; "
+           "the Python rows are compared further down). A winner the rule cannot separate from "
+           "the next is a tie, and every transport in it is named. \"Lead\" is how many times "
+           "better the winner is than the runner-up, the best transport outside the tie; "
+           "\"best pipe\" is the best `pipe()`-based transport, as a share of the winner.", ""]
     candidates = an.contenders(run)
     pipes = tp.in_families(candidates, tp.PIPE, tp.LEVER)
     others = tp.in_families(candidates, tp.RIVAL)
     if not candidates:
-        return out + ["No C++ transport other than `memcpy` was measured in this run.", ""]
+        return out + [f"No C++ transport other than `{tp.MEMCPY}` was measured in this run.", ""]
     for metric in (an.THROUGHPUT, an.RTT_P50):
         rows, summary = [], []
         for band, label, sizes in an.bands(run.sizes(metric.workload, candidates)):
             wins: Dict[str, int] = {}
             for s in sizes:
-                ranked = an.ranking(run, metric, s, candidates)
-                if not ranked:
-                    rows.append([f"{band} ({label})", human_size(s), "nothing measured", "", "",
-                                 ""])
+                where = [f"{band} ({label})", _size(run, s, candidates)]
+                standing = an.standing(run, metric, s, candidates)
+                if standing is None:
+                    rows.append(where + ["nothing measured", "", "", "", ""])
                     continue
-                (w, wv) = ranked[0]
-                wins[w] = wins.get(w, 0) + 1
-                runner = (f"`{ranked[1][0]}` {_fmt(metric, ranked[1][1])}" if len(ranked) > 1
-                          else "—")
-                lead = (fmt_ratio(an.advantage(run, metric, w, ranked[1][0], s))
-                        if len(ranked) > 1 else "—")
-                rows.append([f"{band} ({label})", human_size(s), f"`{w}` {_fmt(metric, wv)}",
-                             runner, lead, _best_of(run, metric, s, pipes, w),
-                             _best_of(run, metric, s, others, w)])
+                w = standing.leaders[0][0]
+                name = (f"tie: {_tied_names(standing.leaders)}" if standing.tie else f"`{w}`")
+                wins[name] = wins.get(name, 0) + 1
+                winner = ("tie: " + ", ".join(_named(run, metric, t, s)
+                                              for t, _v in standing.leaders)
+                          if standing.tie else _named(run, metric, w, s))
+                runner = standing.others[0][0] if standing.others else None
+                rows.append(where + [
+                    winner, _named(run, metric, runner, s) if runner else "—",
+                    fmt_ratio(an.advantage(run, metric, w, runner, s)) if runner else "—",
+                    _best_of(run, metric, s, pipes, standing),
+                    _best_of(run, metric, s, others, standing)])
             if wins:
                 summary.append(f"{band} ({label}): " + ", ".join(
-                    f"`{t}` at {n} of {len(sizes)} size{'s' if len(sizes) > 1 else ''}"
-                    for t, n in sorted(wins.items(), key=lambda tn: (-tn[1], tp.sort_key(tn[0])))))
+                    f"{t} at {n} of {len(sizes)} size{'s' if len(sizes) > 1 else ''}"
+                    for t, n in sorted(wins.items(), key=lambda tn: -tn[1])))
         title = ("Highest throughput" if metric is an.THROUGHPUT else
                  "Lowest median round trip (p50)")
         out += [f"**{title}.** Wins per band: " + ("; ".join(summary) or "none") + ".", ""]
@@ -287,33 +427,36 @@ def _winners(run: Run, charts: Dict[str, str]) -> Lines:
     return out
 
 
-def _best_of(run: Run, metric: an.Metric, size: int, group: Sequence[str], winner: str) -> str:
-    ranked = an.ranking(run, metric, size, group)
+def _best_of(run: Run, metric: an.Metric, size: int, group: Sequence[str],
+             standing: an.Standing) -> str:
+    ranked = an.ranking(run, metric, size, an.counts_at(group, size))
     if not ranked:
         return "none measured"
-    t, v = ranked[0]
-    if t == winner:
-        return f"`{t}` (the winner)"
-    share = an.fraction(run, metric, t, winner, size)
-    if not metric.higher_is_better:  # for latency, the winner's time as a share of this one
-        share = an.fraction(run, metric, winner, t, size)
-    return f"`{t}` {_fmt(metric, v)} ({fmt_percent(share)})"
+    t, _v = ranked[0]
+    leaders = [name for name, _v in standing.leaders]
+    if t in leaders:
+        return f"`{t}` (in the tie)" if standing.tie else f"`{t}` (the winner)"
+    winner = leaders[0]
+    share = (an.fraction(run, metric, t, winner, size) if metric.higher_is_better
+             else an.fraction(run, metric, winner, t, size))  # latency: the winner's time ÷ t's
+    return f"{_named(run, metric, t, size)} ({fmt_percent(share)})"
 
 
 def _levers(run: Run, charts: Dict[str, str]) -> Lines:
     out = ["## What each pipe lever buys", ""]
     ladder = [(t, ref) for t, ref in tp.LEVER_LADDER if _has(run, t)]
     if len(ladder) < 2:
-        return out + ["No pipe variant besides " + ("`naive_pipe`" if ladder else "it") +
+        return out + ["No pipe variant besides " + (f"`{tp.NAIVE}`" if ladder else "it") +
                       " was measured in this run, so there is no ablation: "
                       + ", ".join(f"`{t}`" for t, _ in tp.LEVER_LADDER if not _has(run, t)) +
                       " not measured in this run.", ""] + _chart(charts, "pipe_levers")
     sizes = an.key_sizes(run.sizes("throughput", [t for t, _ in ladder]))
-    out += ["Throughput of each step at key sizes, as a multiple of `naive_pipe`, and in "
+    out += [f"Throughput of each step at key sizes, as a multiple of `{tp.NAIVE}`, and in "
             "brackets as a multiple of the step it is compared with: a lever alone against the "
-            "library with every lever off, all levers together (`tuned_pipe`) against levers "
+            f"library with every lever off, all levers together (`{tp.TUNED}`) against levers "
             "off too, the loan against its like-for-like twin, batch and spin against "
-            "`tuned_pipe`. Absolute figures are in the appendix.", ""]
+            f"`{tp.TUNED}`. A ratio the rule does not accept is written \"tie\". Absolute figures "
+            "are in the appendix.", ""]
     steps = {s: {st.transport: st for st in an.lever_steps(run, an.THROUGHPUT, s)}
              for s in sizes}
     rows = []
@@ -323,13 +466,17 @@ def _levers(run: Run, charts: Dict[str, str]) -> Lines:
             st = steps[s].get(t)
             if st is None or st.value is None:
                 cells.append("—" if st is None else _cell(run, an.THROUGHPUT, t, s))
-            elif t == "naive_pipe":
-                cells.append(f"{fmt_gibs(st.value)} (baseline)")
+            elif st.same_code_as:
+                cells.append(f"same code as `{st.same_code_as}`")
+            elif t == tp.NAIVE:
+                cells.append(f"{_cell(run, an.THROUGHPUT, t, s)} (baseline)")
             else:
-                cells.append((fmt_ratio(st.vs_naive) if st.vs_naive else fmt_gibs(st.value)) +
-                             (f" ({fmt_ratio(st.vs_reference)})" if st.vs_reference else ""))
+                cells.append((_gain(st.vs_naive) if st.vs_naive else
+                              _cell(run, an.THROUGHPUT, t, s)) +
+                             (f" ({_gain(st.vs_reference)})" if st.vs_reference else "") +
+                             _marks(run, "throughput", t, s))
         rows.append([f"`{t}`", f"`{ref}`" if ref else "—"] + cells)
-    out += _table(["step", "compared with"] + [human_size(s) for s in sizes], rows)
+    out += _table(["step", "compared with"] + [_size(run, s) for s in sizes], rows)
     out.append("")
     out += _lever_sentences(run, sizes)
     out += _lever_latency(run, ladder)
@@ -340,40 +487,47 @@ def _levers(run: Run, charts: Dict[str, str]) -> Lines:
 def _lever_sentences(run: Run, sizes: Sequence[int]) -> Lines:
     out = []
 
-    def gains(t: str, ref: str, metric: an.Metric = an.THROUGHPUT) -> str:
+    def gains(t: str, ref: str) -> str:
         parts = []
         for s in sizes:
-            r = an.advantage(run, metric, t, ref, s)
-            parts.append(f"{fmt_ratio(r)} at {human_size(s)}" if r is not None else
-                         f"{_absent(run, metric.workload, t, s)} at {human_size(s)}")
+            same = tp.same_code_as(t, s)
+            parts.append(f"the same code as `{same}` at {human_size(s)}" if same else
+                         _gain_at(an.compare(run, an.THROUGHPUT, t, ref, s), run,
+                                  an.THROUGHPUT, t, s))
         return ", ".join(parts)
 
-    if _has(run, "pipe_levers_off") and _has(run, "naive_pipe"):
-        out.append(f"- The library with every lever off against `naive_pipe` (its own framing "
-                   f"code, same default pipe): {gains('pipe_levers_off', 'naive_pipe')}.")
-    singles = [t for t, ref in tp.LEVER_LADDER if ref == "pipe_levers_off" and t != "tuned_pipe"
+    if _has(run, tp.LEVERS_OFF) and _has(run, tp.NAIVE):
+        out.append(f"- The library with every lever off against `{tp.NAIVE}` (its own framing "
+                   f"code, same default pipe): {gains(tp.LEVERS_OFF, tp.NAIVE)}.")
+    singles = [t for t, ref in tp.LEVER_LADDER if ref == tp.LEVERS_OFF and t != tp.TUNED
                and _has(run, t)]
-    if _has(run, "pipe_levers_off"):
+    if _has(run, tp.LEVERS_OFF):
         for t in singles:
             out.append(f"- `{t}` ({tp.get(t).what}), against levers off: "
-                       f"{gains(t, 'pipe_levers_off')}.")
+                       f"{gains(t, tp.LEVERS_OFF)}.")
         for s in sizes:
-            ranked = [(t, an.advantage(run, an.THROUGHPUT, t, "pipe_levers_off", s))
-                      for t in singles]
-            ranked = sorted([tr for tr in ranked if tr[1] is not None], key=lambda tr: -tr[1])
-            if ranked:
-                out.append(f"- The single lever that buys most at {human_size(s)}: "
-                           f"`{ranked[0][0]}` ({fmt_ratio(ranked[0][1])}).")
-        if _has(run, "tuned_pipe"):
-            out.append(f"- All levers together (`tuned_pipe`) against levers off: "
-                       f"{gains('tuned_pipe', 'pipe_levers_off')}.")
-    if _has(run, "tuned_pipe_loan") and _has(run, "tuned_pipe_built"):
-        out.append("- Building each message in the loaned staging ring (`tuned_pipe_loan`) "
-                   "instead of a user buffer that is then sent (`tuned_pipe_built`): "
-                   f"{gains('tuned_pipe_loan', 'tuned_pipe_built')}.")
-    if _has(run, "tuned_pipe_batch") and _has(run, "tuned_pipe"):
-        out.append(f"- `send_batch` (`tuned_pipe_batch`) against one `send_bytes` per message: "
-                   f"{gains('tuned_pipe_batch', 'tuned_pipe')}.")
+            bought = [(t, c) for t in singles
+                      if (c := an.compare(run, an.THROUGHPUT, t, tp.LEVERS_OFF, s)) is not None
+                      and c.different and c.advantage > 1]
+            if bought:
+                t, c = max(bought, key=lambda tc: tc[1].advantage)
+                out.append(f"- The single lever that buys most at {human_size(s)}: `{t}` "
+                           f"({fmt_ratio(c.advantage)}).")
+            elif singles:
+                out.append(f"- At {human_size(s)} no single lever buys anything the rule "
+                           "accepts: each is a tie with levers off, or slower.")
+        if _has(run, tp.TUNED):
+            out.append(f"- All levers together (`{tp.TUNED}`) against levers off: "
+                       f"{gains(tp.TUNED, tp.LEVERS_OFF)}.")
+    if _has(run, tp.LOAN) and _has(run, tp.BUILT):
+        out.append(f"- Building each message in the loaned staging ring (`{tp.LOAN}`) "
+                   f"instead of a user buffer that is then sent (`{tp.BUILT}`): "
+                   f"{gains(tp.LOAN, tp.BUILT)}.")
+    if _has(run, tp.BATCH) and _has(run, tp.TUNED):
+        out.append(f"- `send_batch` (`{tp.BATCH}`) against one `send_bytes` per message: "
+                   f"{gains(tp.BATCH, tp.TUNED)}. Messages over "
+                   f"{human_size(tp.BATCH_LIMIT_BYTES)} go alone through `send_bytes`, so "
+                   "there is nothing to batch above that.")
     return out + ([""] if out else [])
 
 
@@ -385,34 +539,38 @@ def _lever_latency(run: Run, ladder) -> Lines:
     rows = []
     for st in an.lever_steps(run, an.RTT_P50, s):
         rows.append([f"`{st.transport}`", _cell(run, an.RTT_P50, st.transport, s),
-                     fmt_ratio(st.vs_naive) if st.vs_naive else "—",
-                     (f"{fmt_ratio(st.vs_reference)} vs `{st.reference}`" if st.vs_reference
+                     _gain(st.vs_naive) if st.vs_naive else "—",
+                     (f"{_gain(st.vs_reference)} vs `{st.reference}`" if st.vs_reference
                       else "—"),
                      _cell(run, an.CPU_PINGPONG, st.transport, s)])
-    out = [f"Median round trip at {human_size(s)} (\"faster\" columns are how many times "
-           "quicker; CPU is per GiB moved in the ping-pong):", ""]
-    out += _table(["step", "p50 round trip", "faster than naive_pipe", "faster than its "
+    out = [f"Median round trip at {_size(run, s)} (\"faster\" columns are how many times "
+           "quicker, or a tie; CPU is per GiB moved in the ping-pong):", ""]
+    out += _table(["step", "p50 round trip", f"faster than {tp.NAIVE}", "faster than its "
                    "reference", "CPU s/GiB"], rows)
-    spin = an.advantage(run, an.RTT_P50, "tuned_pipe_spin", "tuned_pipe", s)
+    spin = an.compare(run, an.RTT_P50, tp.SPIN, tp.TUNED, s)
     if spin is not None:
-        cpu = an.fraction(run, an.CPU_PINGPONG, "tuned_pipe_spin", "tuned_pipe", s)
-        out += ["", f"Spinning before blocking (`tuned_pipe_spin`) takes the {human_size(s)} "
-                f"round trip from {fmt_ns(an.value(run, an.RTT_P50, 'tuned_pipe', s))} to "
-                f"{fmt_ns(an.value(run, an.RTT_P50, 'tuned_pipe_spin', s))} "
-                f"({fmt_ratio(spin)} faster)" +
-                (f", for {fmt_ratio(cpu)} the CPU per GiB." if cpu is not None else ".")]
+        cpu = an.fraction(run, an.CPU_PINGPONG, tp.SPIN, tp.TUNED, s)
+        before = fmt_ns(an.value(run, an.RTT_P50, tp.TUNED, s))
+        after = fmt_ns(an.value(run, an.RTT_P50, tp.SPIN, s))
+        text = (f"Spinning before blocking (`{tp.SPIN}`) takes the {human_size(s)} round trip "
+                f"from {before} to {after} ({fmt_ratio(spin.advantage)} faster)"
+                if spin.different else
+                f"Spinning before blocking (`{tp.SPIN}`) leaves the {human_size(s)} round trip "
+                f"where it was: {after} against {before}, a tie")
+        out += ["", text + (f", for {fmt_ratio(cpu)} the CPU per GiB." if cpu is not None
+                            else ".")]
     return out + [""]
 
 
 def _fractions(run: Run) -> Lines:
     out = ["## Pipes against shared memory and memcpy", ""]
-    lead = [t for t in ("tuned_pipe", "tuned_pipe_loan") if _has(run, t, "throughput")]
+    lead = [t for t in (tp.TUNED, tp.LOAN) if _has(run, t, "throughput")]
     if not lead:
-        return out + ["Neither `tuned_pipe` nor `tuned_pipe_loan` was measured in this run.", ""]
-    refs = ("shm_ring", "memcpy")
+        return out + [f"Neither `{tp.TUNED}` nor `{tp.LOAN}` was measured in this run.", ""]
+    refs = (tp.SHM, tp.MEMCPY)
     rows = []
     for s in run.sizes("throughput", lead):
-        row = [human_size(s)]
+        row = [_size(run, s, lead + list(refs))]
         for t in lead:
             row.append(_cell(run, an.THROUGHPUT, t, s))
             for ref in refs:
@@ -422,37 +580,39 @@ def _fractions(run: Run) -> Lines:
     header = ["size"]
     for t in lead:
         header += [f"`{t}`"] + [f"÷ `{ref}`" for ref in refs]
-    out += ["Throughput, and as a share of shared memory (`shm_ring`, the practical ceiling "
-            "between processes) and of one in-process copy (`memcpy`); — means the reference "
-            "was not measured at that size.", ""]
+    out += [f"Throughput, and as a share of shared memory (`{tp.SHM}`, the practical ceiling "
+            f"between processes) and of one in-process copy (`{tp.MEMCPY}`); — means the "
+            "reference was not measured at that size.", ""]
     out += _table(header, rows)
     missing = [ref for ref in refs if not _has(run, ref, "throughput")]
     if missing:
         out += ["", " and ".join(f"`{m}`" for m in missing) + " not measured in this run."]
     out += ["", _memcpy_is_a_yardstick(run)]
     for t in lead:
-        s = _largest_common(run, an.THROUGHPUT, [t, "shm_ring"])
+        s = _largest_common(run, an.THROUGHPUT, [t, tp.SHM])
         if s is not None:
             out += ["", f"At {human_size(s)}, the largest size both have, `{t}` reaches "
-                    f"{fmt_percent(an.fraction(run, an.THROUGHPUT, t, 'shm_ring', s))} of "
-                    f"`shm_ring` ({fmt_gibs(an.value(run, an.THROUGHPUT, t, s))} against "
-                    f"{fmt_gibs(an.value(run, an.THROUGHPUT, 'shm_ring', s))})."]
+                    f"{fmt_percent(an.fraction(run, an.THROUGHPUT, t, tp.SHM, s))} of "
+                    f"`{tp.SHM}` ({fmt_gibs(an.value(run, an.THROUGHPUT, t, s))} against "
+                    f"{fmt_gibs(an.value(run, an.THROUGHPUT, tp.SHM, s))})."]
     return out + [""]
 
 
 def _memcpy_is_a_yardstick(run: Run) -> str:
-    """Why a transport can pass `memcpy`, and which did in this run."""
-    text = ("`memcpy` is one CPU copying each message and then checking it, in turn. Between "
-            "two processes the copy (sender) and the check (receiver) run on two CPUs at once, so "
-            "a transport with one copy can pass it, up to about twice: it is a yardstick, not a "
-            "hard limit.")
-    passed = [(t, s) for t in an.contenders(run) for s in run.sizes("throughput")
-              if (f := an.fraction(run, an.THROUGHPUT, t, "memcpy", s)) is not None and f > 1]
-    if not passed:
-        return text
+    """Why a transport can pass `memcpy`, and which did in this run (by the rule)."""
+    text = (f"`{tp.MEMCPY}` is one CPU copying each message and then checking it, in turn. "
+            "Between two processes the copy (sender) and the check (receiver) run on two CPUs "
+            "at once, so a transport with one copy can pass it, up to about twice: it is a "
+            "yardstick, not a hard limit.")
     by_transport: Dict[str, List[int]] = {}
-    for t, s in passed:
-        by_transport.setdefault(t, []).append(s)
+    for t in an.contenders(run):
+        for s in run.sizes("throughput"):
+            c = an.compare(run, an.THROUGHPUT, t, tp.MEMCPY, s)
+            if tp.same_code_as(t, s) is None and c is not None and c.different \
+                    and c.advantage > 1:
+                by_transport.setdefault(t, []).append(s)
+    if not by_transport:
+        return text
     return text + " In this run: " + "; ".join(
         f"`{t}` at {', '.join(human_size(s) for s in sizes)}"
         for t, sizes in by_transport.items()) + "."
@@ -468,14 +628,13 @@ def _cpu(run: Run, charts: Dict[str, str]) -> Lines:
         return out + ["No throughput rows in this run.", ""]
     rows = [[f"`{t}`"] + [_cpu_cell(run, t, s) for s in sizes] for t in chosen]
     out += ["CPU seconds per GiB in the throughput workload (and CPUs kept busy):", ""]
-    out += _table(["transport"] + [human_size(s) for s in sizes], rows)
+    out += _table(["transport"] + [_size(run, s, chosen) for s in sizes], rows)
     out.append("")
     s = sizes[-1]
-    lead = next((t for t in ("tuned_pipe", "naive_pipe")
+    lead = next((t for t in (tp.TUNED, tp.NAIVE)
                  if an.value(run, an.CPU_STREAM, t, s) is not None), None)
     if lead is not None:
-        compared = [f"{_say(run, an.CPU_STREAM, t, s)}" for t in ("naive_pipe", "shm_ring",
-                                                                  "memcpy")
+        compared = [_say(run, an.CPU_STREAM, t, s) for t in (tp.NAIVE, tp.SHM, tp.MEMCPY)
                     if t != lead and _has(run, t, "throughput")]
         out.append(f"At {human_size(s)}, a GiB through `{lead}` costs "
                    f"{fmt_number(an.value(run, an.CPU_STREAM, lead, s))} CPU-seconds"
@@ -490,87 +649,136 @@ def _cpu_cell(run: Run, t: str, s: int) -> str:
     if cpu is None:
         return _cell(run, an.CPU_STREAM, t, s)
     gibs = an.value(run, an.THROUGHPUT, t, s)
-    return fmt_number(cpu) + (f" ({fmt_number(cpu * gibs)} CPUs)" if gibs is not None else "")
+    return (fmt_number(cpu) + (f" ({fmt_number(cpu * gibs)} CPUs)" if gibs is not None else "")
+            + _marks(run, "throughput", t, s))
 
 
 def _python(run: Run, charts: Dict[str, str]) -> Lines:
-    out = ["## Python, and the \"serialization overhead\" claim", "",
+    out = ["## Python, like for like, and the \"serialization overhead\" claim", "",
            "A common claim is that pipes \"may not be optimal for extensive data transfers due "
-           "to serialization overheads\". The data separates the three costs that claim lumps "
-           "together: the pipe, Python's per-message work, and pickling.", ""]
+           "to serialization overheads\". The data separates the costs that claim lumps "
+           "together. Python is compared with C++ only where one thing differs, the language:",
+           ""]
+    out += [f"- `{p.python}` against `{p.cpp}`: {p.alike}" +
+            ("" if p.latency_alike else " (throughput only: the round trip's way back differs)")
+            + "." for p in tp.PYTHON_PAIRS]
+    out.append("")
     py = tp.in_families(run.transports(), tp.PYTHON)
     if not py:
         return out + ["The Python rows were not measured in this run (no `python.json`), so "
                       "this run cannot split Python's cost from the pipe's. Run "
                       "`./scripts/python_baselines --out RUN_DIR/python.json` and re-plot.", ""]
-    need = [t for t in ("naive_pipe", "py_pipe", "py_queue") if _has(run, t, "throughput")]
-    s = _largest_common(run, an.THROUGHPUT, need) if need else None
-    if s is None:
-        return out + ["`naive_pipe`, `py_pipe` and `py_queue` have no size in common in this "
-                      "run, so the comparison cannot be made like for like.", ""]
-    v = {t: an.value(run, an.THROUGHPUT, t, s) for t in tp.known_ids() + py}
-    out.append(f"At {human_size(s)}, the largest size at which " +
-               ", ".join(f"`{t}`" for t in need) + " were all measured:")
+    pairs = an.python_pairs(run, an.THROUGHPUT)
+    if not pairs:
+        return out + ["No like-for-like pair was measured on both sides in this run, so "
+                      "Python is not compared with C++ here.", ""]
+    out += _pair_table(run, an.THROUGHPUT, pairs, "Throughput")
+    out += _pair_table(run, an.RTT_P50, an.python_pairs(run, an.RTT_P50), "Median round trip")
+    out += [c for c in [_pair_claim(run, p) for p in pairs] + [_one_line_fix(run),
+                                                              _pickling(run)] if c]
+    rest = [t for t in py if t not in {p.python for p in pairs} | {tp.PY_QUEUE}]
+    s = _largest_common(run, an.THROUGHPUT, [tp.PY_PIPE]) if _has(run, tp.PY_PIPE) else None
+    if rest and s is not None:
+        out.append(f"- **Other Python transports** at {human_size(s)} (no C++ twin, so no "
+                   "ratio): " + ", ".join(_say(run, an.THROUGHPUT, t, s) for t in rest) + ".")
     out.append("")
-    if v.get("naive_pipe") is not None:
-        line = (f"- **The pipe.** `naive_pipe` (C++, Python's exact framing on a default 64 KiB "
-                f"pipe) moves {fmt_gibs(v['naive_pipe'])}")
-        if v.get("tuned_pipe") is not None:
-            line += (f"; the tuned pipe moves {fmt_gibs(v['tuned_pipe'])} "
-                     f"({fmt_ratio(v['tuned_pipe'] / v['naive_pipe'])})")
-        out.append(line + ".")
-    interp = None
-    if v.get("py_pipe") is not None and v.get("naive_pipe") is not None:
-        interp = v["naive_pipe"] / v["py_pipe"]
-        out.append(f"- **Python's own work.** `py_pipe` (`send_bytes`/`recv_bytes`: the same "
-                   f"kind of pipe and framing, no pickling) moves {fmt_gibs(v['py_pipe'])}, "
-                   f"{fmt_percent(v['py_pipe'] / v['naive_pipe'])} of `naive_pipe`. With the "
-                   "pipe and the bytes on the wire the same, that gap is the interpreter and "
-                   "`recv_bytes`' allocations, not the pipe and not serialization.")
-    pickle = None
-    if v.get("py_queue") is not None and v.get("py_pipe") is not None:
-        pickle = v["py_pipe"] / v["py_queue"]
-        verdict = ("so pickling is not what holds Python back here" if pickle <= 1.1 else
-                   f"so pickling and the hand-off cost {fmt_ratio(pickle)} on top of "
-                   "`send_bytes`")
-        out.append(f"- **Serialization.** `py_queue` pickles every message (and a feeder thread "
-                   f"writes it to a pipe): {fmt_gibs(v['py_queue'])}, "
-                   f"{fmt_ratio(v['py_queue'] / v['py_pipe'])} `py_pipe`; {verdict}.")
-    others = [t for t in py if t not in ("py_pipe", "py_queue")]
-    if others:
-        out.append("- **Other Python transports** at the same size: " + ", ".join(
-            _say(run, an.THROUGHPUT, t, s) for t in others) + ".")
-    out.append("")
-    out += _claim_conclusion(run, s, v, interp, pickle)
+    out += _python_conclusion(run, pairs)
     out += _python_latency(run)
     out += _chart(charts, "cpp_vs_python")
     return out
 
 
-def _claim_conclusion(run: Run, s: int, v: Dict[str, Optional[float]],
-                      interp: Optional[float], pickle: Optional[float]) -> Lines:
-    """The answer to the claim, from the three ratios above (each part only if measured)."""
+def _pair_table(run: Run, metric: an.Metric, pairs: Sequence[tp.PythonPair],
+                title: str) -> Lines:
+    """Python's speed as a multiple of its C++ twin's at key sizes (a tie where the rule says)."""
+    if not pairs:
+        return []
+    sizes = an.key_sizes(run.sizes(metric.workload, [p.python for p in pairs]))
+    rows = []
+    for p in pairs:
+        cells = []
+        for s in sizes:
+            c = an.compare(run, metric, p.python, p.cpp, s)
+            cells.append(_gain(c) if c is not None else
+                         "—" if run.get(metric.workload, p.python, s) is None
+                         else _cell(run, metric, p.python, s))
+        rows.append([f"`{p.python}` ÷ `{p.cpp}`"] + cells)
+    what = ("Python's ÷ its C++ twin's" if metric.higher_is_better else
+            "its C++ twin's ÷ Python's")
+    return [f"{title}, {what} (below 1×, Python is slower):", ""] + _table(
+        ["pair"] + [_size(run, s, [x for p in pairs for x in (p.python, p.cpp)])
+                    for s in sizes], rows) + [""]
+
+
+def _pair_claim(run: Run, p: tp.PythonPair) -> Optional[str]:
+    """One bullet: the pair at the largest size both sides have."""
+    s = _largest_common(run, an.THROUGHPUT, [p.python, p.cpp])
+    if s is None:
+        return None
+    c = an.compare(run, an.THROUGHPUT, p.python, p.cpp, s)
+    vp, vc = an.value(run, an.THROUGHPUT, p.python, s), an.value(run, an.THROUGHPUT, p.cpp, s)
+    verdict = ("a tie" if c.tie else f"{fmt_percent(vp / vc)} of C++" if vp < vc else
+               f"{fmt_ratio(c.advantage)} C++")
+    return (f"- **`{p.python}` against `{p.cpp}`** ({p.alike}): at {human_size(s)}, "
+            f"{fmt_gibs(vp)} against {fmt_gibs(vc)}, {verdict}.")
+
+
+def _one_line_fix(run: Run) -> Optional[str]:
+    """What growing the pipe buys a Python program, Python against Python."""
+    s = _largest_common(run, an.THROUGHPUT, [tp.PY_PIPE_BIGBUF, tp.PY_PIPE])
+    if s is None:
+        return None
+    c = an.compare(run, an.THROUGHPUT, tp.PY_PIPE_BIGBUF, tp.PY_PIPE, s)
+    return (f"- **One line of Python** (Python on both sides): growing the pipe with "
+            f"`F_SETPIPE_SZ` (`{tp.PY_PIPE_BIGBUF}`) moves "
+            f"{fmt_gibs(an.value(run, an.THROUGHPUT, tp.PY_PIPE_BIGBUF, s))} at {human_size(s)} "
+            f"against `{tp.PY_PIPE}`'s {fmt_gibs(an.value(run, an.THROUGHPUT, tp.PY_PIPE, s))}: "
+            + (f"{fmt_ratio(c.advantage)}." if c.different else "a tie."))
+
+
+def _pickling(run: Run) -> Optional[str]:
+    """Pickling, Python against Python: the queue pickles, send_bytes does not."""
+    s = _largest_common(run, an.THROUGHPUT, [tp.PY_PIPE, tp.PY_QUEUE])
+    if s is None:
+        return None
+    c = an.compare(run, an.THROUGHPUT, tp.PY_QUEUE, tp.PY_PIPE, s)
+    verdict = ("so pickling is not what holds Python back here" if c.tie or c.advantage > 1
+               else f"so pickling and the hand-off cost {fmt_ratio(1 / c.advantage)} on top of "
+                    "`send_bytes`")
+    return (f"- **Serialization** (Python on both sides). `{tp.PY_QUEUE}` pickles every message "
+            f"and a feeder thread writes it to a pipe: "
+            f"{fmt_gibs(an.value(run, an.THROUGHPUT, tp.PY_QUEUE, s))} at {human_size(s)}, "
+            + (f"a tie with `{tp.PY_PIPE}`" if c.tie else
+               f"{fmt_ratio(c.advantage)} `{tp.PY_PIPE}`") + f"; {verdict}.")
+
+
+def _python_conclusion(run: Run, pairs: Sequence[tp.PythonPair]) -> Lines:
+    """The answer to the claim, from the like-for-like pairs and pickling (each if measured)."""
     parts = []
-    if v.get("tuned_pipe") is not None and v.get("py_pipe") is not None:
-        parts.append(f"the pipe is not the limit: tuned, it carries {fmt_gibs(v['tuned_pipe'])} "
-                     f"at {human_size(s)}, {fmt_ratio(v['tuned_pipe'] / v['py_pipe'])} what "
-                     "Python gets through `py_pipe`")
-    if interp is not None:
-        parts.append(f"Python's own work makes it {fmt_ratio(interp)} slower than C++ on the "
-                     "same pipe" if interp > 1 else
-                     "Python on a pipe keeps up with C++ on the same pipe at this size")
-    if pickle is not None:
-        if pickle > 1.1:
-            parts.append(f"pickling and the queue's hand-off slow it a further "
-                         f"{fmt_ratio(pickle)}" + (
-                             ", less than the interpreter costs" if interp and interp > pickle
-                             else ", more than the interpreter costs" if interp else ""))
+    for p in pairs:
+        s = _largest_common(run, an.THROUGHPUT, [p.python, p.cpp])
+        if s is None:
+            continue
+        c = an.compare(run, an.THROUGHPUT, p.cpp, p.python, s)
+        if p.python == tp.PY_PIPE:
+            parts.append(f"on the same default pipe, Python's own work makes it "
+                         f"{fmt_ratio(c.advantage)} slower than C++" if c.different and
+                         c.advantage > 1 else
+                         "on the same default pipe, Python keeps up with C++")
         else:
-            parts.append(f"pickling is not what holds Python back (`py_queue`, which pickles, "
-                         f"moves {fmt_ratio(1 / pickle)} what `py_pipe` does)")
+            parts.append(f"with `{p.python}` ({p.alike}) C++ is "
+                         f"{fmt_ratio(c.advantage)} faster" if c.different and c.advantage > 1
+                         else f"`{p.python}` keeps up with `{p.cpp}` ({p.alike})")
+    s = _largest_common(run, an.THROUGHPUT, [tp.PY_PIPE, tp.PY_QUEUE])
+    pickle = an.compare(run, an.THROUGHPUT, tp.PY_PIPE, tp.PY_QUEUE, s) if s else None
+    if pickle is not None:
+        parts.append(f"pickling slows Python a further {fmt_ratio(pickle.advantage)}"
+                     if pickle.different and pickle.advantage > 1 else
+                     "pickling is not what holds Python back")
     if not parts:
         return []
-    text = "**What the data says about the claim:** " + "; ".join(parts) + "."
+    text = ("**What the data says about the claim** (each at the largest size both sides "
+            "have): " + "; ".join(parts) + ".")
     if pickle is not None:
         text += (" Serialization is a cost of how a program packs its data, and `send_bytes` "
                  "avoids it; it is not a property of pipes.")
@@ -578,23 +786,27 @@ def _claim_conclusion(run: Run, s: int, v: Dict[str, Optional[float]],
 
 
 def _python_latency(run: Run) -> Lines:
-    sizes = run.sizes("latency", ["py_pipe", "naive_pipe"])
-    if not sizes:
+    """Python's cost per message, from the first latency-alike pair at the smallest size."""
+    pair = next(iter(an.python_pairs(run, an.RTT_P50)), None)
+    if pair is None:
         return []
+    sizes = run.sizes("latency", [pair.python, pair.cpp])
     s = sizes[0]
-    py, c = (an.value(run, an.RTT_P50, t, s) for t in ("py_pipe", "naive_pipe"))
-    if py is None or c is None:
+    c = an.compare(run, an.RTT_P50, pair.cpp, pair.python, s)
+    py, cpp = (an.value(run, an.RTT_P50, t, s) for t in (pair.python, pair.cpp))
+    if c is None:
         return []
-    return [f"Per message, at {human_size(s)}: `py_pipe`'s median round trip is {fmt_ns(py)} "
-            f"against {fmt_ns(c)} for `naive_pipe` (C++ on the same kind of pipe), so Python "
-            f"adds {fmt_ns(py - c)} per round trip ({fmt_ratio(py / c)})." if py >= c else
-            f"Per message, at {human_size(s)}: `py_pipe`'s median round trip ({fmt_ns(py)}) is "
-            f"no slower than `naive_pipe`'s ({fmt_ns(c)}): the wake-ups, not Python, set it.",
-            ""]
+    if c.different and py > cpp:
+        return [f"Per message, at {human_size(s)}: `{pair.python}`'s median round trip is "
+                f"{fmt_ns(py)} against {fmt_ns(cpp)} for `{pair.cpp}` ({pair.alike}), so "
+                f"Python adds {fmt_ns(py - cpp)} per round trip ({fmt_ratio(py / cpp)}).", ""]
+    return [f"Per message, at {human_size(s)}: `{pair.python}`'s median round trip "
+            f"({fmt_ns(py)}) is no slower than `{pair.cpp}`'s ({fmt_ns(cpp)}) by the rule: the "
+            "wake-ups, not Python, set it.", ""]
 
 
 def _machine(run: Run) -> Lines:
-    out = ["## Where the answer depends on the machine", ""]
+    out = ["## Where the answer depends on the machine, and how quiet it was", ""]
     cores = run.cores()
     if cores is not None:
         cpus = run.fact("pipebench_cpus")
@@ -603,8 +815,8 @@ def _machine(run: Run) -> Lines:
         if cores <= 2:
             text += (" With two CPUs each process owns one and nothing else can run without "
                      "disturbing them" +
-                     ("; a spinning receiver (`tuned_pipe_spin`) occupies a CPU another thread "
-                      "would need" if _has(run, "tuned_pipe_spin") else "") +
+                     (f"; a spinning receiver (`{tp.SPIN}`) occupies a CPU another thread "
+                      "would need" if _has(run, tp.SPIN) else "") +
                      ". More cores change little for one pair of processes but matter when "
                      "several pairs run at once.")
         out.append(text)
@@ -614,7 +826,7 @@ def _machine(run: Run) -> Lines:
         text = f"- **pipe-max-size = {human_size(pipe_max)}** (`/proc/sys/fs/pipe-max-size`). "
         if pipe_max < 1 << 20:
             text += ("That is below Linux's default of 1 MiB, which caps the big-buffer lever: "
-                     "expect a smaller `pipe_bigbuf` gain than on a default machine.")
+                     f"expect a smaller `{tp.BIGBUF}` gain than on a default machine.")
         elif pipe_max == 1 << 20:
             text += ("Linux's default. The big-buffer lever grows pipes to it; a larger limit "
                      "would let pipes grow further (not measured here).")
@@ -631,30 +843,32 @@ def _machine(run: Run) -> Lines:
     kernel = run.fact("host_kernel")
     if kernel:
         text = f"- **Kernel {kernel}.** Pipe, splice and wake-up paths change between kernels"
-        r = an.advantage(run, an.THROUGHPUT, "pipe_vmsplice", "pipe_levers_off",
-                         _large_size(run, "pipe_vmsplice") or 0)
-        if r is not None:
-            text += (f"; the vmsplice lever's gain ({fmt_ratio(r)} at "
-                     f"{human_size(_large_size(run, 'pipe_vmsplice'))} here) is the figure to "
-                     "re-check on another kernel")
+        s = _large_size(run, tp.VMSPLICE)
+        c = an.compare(run, an.THROUGHPUT, tp.VMSPLICE, tp.LEVERS_OFF, s) if s else None
+        if c is not None:
+            text += (f"; the vmsplice lever's gain ({fmt_ratio(c.advantage)} at "
+                     f"{human_size(s)} here) is the figure to re-check on another kernel"
+                     if c.different else
+                     f"; the vmsplice lever, a tie with levers off at {human_size(s)} here, may "
+                     "pay on another kernel")
         out.append(text + ".")
     thp = run.thp_mode()
     if thp:
-        out.append(f"- **Transparent huge pages: `{thp}`.** Large copies (`memcpy`, "
-                   "`shm_ring`, pages spliced by reference) depend on the page size; a "
+        out.append(f"- **Transparent huge pages: `{thp}`.** Large copies (`{tp.MEMCPY}`, "
+                   f"`{tp.SHM}`, pages spliced by reference) depend on the page size; a "
                    "machine with another THP mode may shift the large-message figures.")
     msgsize, msgmax = run.fact_int("host_mqueue_msgsize_max"), run.fact_int("host_mqueue_msg_max")
     if msgsize is not None:
         text = (f"- **POSIX message queues** are limited here to {human_size(msgsize)} per "
                 f"message" + (f" and {msgmax} messages in flight" if msgmax else "") +
                 " (`/proc/sys/fs/mqueue`).")
-        skipped = [m for m in run.errors() if m.transport == "posix_mq"]
+        skipped = [m for m in run.errors() if m.transport == tp.POSIX_MQ]
         if skipped:
             sizes = sorted({m.size for m in skipped})
-            text += (f" `posix_mq` has no figure at {size_list(sizes)} "
-                     f"({_absent(run, skipped[0].workload, 'posix_mq', skipped[0].size)}).")
-        elif _has(run, "posix_mq"):
-            text += " `posix_mq` carried every size measured."
+            text += (f" `{tp.POSIX_MQ}` has no figure at {size_list(sizes)} "
+                     f"({_absent(run, skipped[0].workload, tp.POSIX_MQ, skipped[0].size)}).")
+        elif _has(run, tp.POSIX_MQ):
+            text += f" `{tp.POSIX_MQ}` carried every size measured."
         out.append(text)
     out += _noise(run)
     return out + [""]
@@ -662,8 +876,7 @@ def _machine(run: Run) -> Lines:
 
 def _wakeups(run: Run) -> Lines:
     """Whether waking the other process, rather than moving bytes, sets small-message latency."""
-    blocking = [t for t in ("naive_pipe", "tuned_pipe", "socketpair", "shm_ring")
-                if _has(run, t, "latency")]
+    blocking = [t for t in tp.BLOCKING_PROBES if _has(run, t, "latency")]
     sizes = run.sizes("latency", blocking)
     if not sizes:
         return []
@@ -673,10 +886,10 @@ def _wakeups(run: Run) -> Lines:
     if not measured:
         return []
     (t0, v0), others = measured[0], measured[1:]
-    copy = an.value(run, an.RTT_P50, "memcpy", s)
+    copy = an.value(run, an.RTT_P50, tp.MEMCPY, s)
     facts = (f"at {human_size(s)} the median round trip of `{t0}` is {fmt_ns(v0)}"
              + (" (" + ", ".join(f"`{t}` {fmt_ns(v)}" for t, v in others) + ")" if others else "")
-             + (f", while two copies in one process (`memcpy`) take {fmt_ns(copy)}" if copy
+             + (f", while two copies in one process (`{tp.MEMCPY}`) take {fmt_ns(copy)}" if copy
                 else ""))
     if v0 > WAKEUP_BOUND_NS:
         text = (f"- **Wake-ups dominate small-message latency here**: {facts}. Over "
@@ -688,27 +901,54 @@ def _wakeups(run: Run) -> Lines:
     else:
         text = (f"- **Wake-ups are cheap on this machine** (under {fmt_ns(WAKEUP_BOUND_NS)}): "
                 f"{facts}.")
-    spin = an.value(run, an.RTT_P50, "tuned_pipe_spin", s)
+    spin = an.value(run, an.RTT_P50, tp.SPIN, s)
     if spin is not None:
-        text += (" Spinning instead of sleeping (`tuned_pipe_spin`) " +
+        text += (f" Spinning instead of sleeping (`{tp.SPIN}`) " +
                  ("avoids most of it" if spin < 0.5 * v0 else "does not avoid it here") +
                  f": {fmt_ns(spin)}.")
     return [text]
 
 
 def _noise(run: Run) -> Lines:
+    """What disturbed the run: load, CPU steal per repetition, spread between repetitions."""
     out = []
     load = run.context.get("load_avg")
     cores = run.cores()
     if isinstance(load, list) and load and cores and float(load[0]) > cores:
         out.append(f"- **The machine was busy** when the run started (1-minute load "
                    f"{float(load[0]):.2f} on {cores} CPUs): figures may be low and noisy.")
-    worst = run.max_cv("bytes_per_second")
+    steal = an.per_repetition(run, "steal_pct")
+    if steal:
+        m, r, worst = max(steal, key=lambda x: x[2])
+        disturbed = an.disturbed(run)
+        text = (f"- **CPU steal** (time the hypervisor gave to others, as a share of the "
+                f"machine's CPU time, per repetition): at most {worst:.1f}% in this run "
+                f"(`{m.workload}/{m.transport}/{human_size(m.size)}` repetition {r.index}). ")
+        if disturbed:
+            text += (f"{len(disturbed)} repetition{'s' if len(disturbed) > 1 else ''} lost more "
+                     f"than {an.STEAL_LIMIT_PCT:g}%, so {'their' if len(disturbed) > 1 else 'its'}"
+                     " figure may be low; each counts in its benchmark's median as recorded:")
+            out.append(text)
+            out += [f"  - `{m.workload}/{m.transport}/{human_size(m.size)}` repetition "
+                    f"{r.index}: {v:.1f}% stolen" for m, r, v in disturbed]
+        else:
+            out.append(text + f"No repetition lost more than {an.STEAL_LIMIT_PCT:g}%.")
+    else:
+        out.append("- **CPU steal** was not recorded in this run, so a repetition disturbed by "
+                   "the hypervisor cannot be told apart.")
+    load_reps = an.per_repetition(run, "loadavg_1m")
+    if load_reps and cores:
+        busiest = max(v for _m, _r, v in load_reps)
+        if busiest > cores:
+            out.append(f"- **Load during the run** reached {busiest:.2f} (1-minute average at "
+                       f"the end of a timed phase) on {cores} CPUs: something else ran.")
+    worst = an.widest_spread(run, an.THROUGHPUT)
     if worst is not None:
-        out.append(f"- **Run-to-run spread**: the largest coefficient of variation of a "
-                   f"throughput median is {fmt_percent(worst.cv['bytes_per_second'])} "
-                   f"(`{worst.transport}` at {human_size(worst.size)}).")
-    elif run.summaries() == ["a single run"]:
+        m, ratio = worst
+        out.append(f"- **Spread between repetitions**: the widest is `{m.transport}`'s "
+                   f"throughput at {human_size(m.size)}, whose best repetition is "
+                   f"{fmt_ratio(ratio)} its worst.")
+    elif all(m.ran <= 1 for m in run.measurements.values()):
         out.append("- **Each figure is a single measurement.** Small-message figures on a "
                    "shared or virtual machine move by tens of per cent between runs; "
                    "`./scripts/bench` (three repetitions, medians) is the run to quote.")
@@ -729,26 +969,52 @@ def _gaps(run: Run) -> Lines:
             missing = [s for s in all_sizes if run.get(workload, t, s) is None]
             if missing:
                 out.append(f"- `{t}` {workload}: not measured at {size_list(missing)}.")
-    for m in run.errors():
-        kind = "skipped" if m.skipped else "failed"
-        reason = m.error[len("skipped: "):] if m.skipped else m.error
-        out.append(f"- `{m.workload}/{m.transport}/{human_size(m.size)}` {kind}: {reason}")
-    unverified = [m for m in run.measurements.values()
-                  if m.ok and m.counters.get("verified", 1.0) != 1.0]
+    out += _failed_repetitions(run)
+    unverified = [m for m in run.ordered() if m.ok and m.counters.get("verified", 1.0) != 1.0]
     for m in unverified:
         out.append(f"- `{m.workload}/{m.transport}/{human_size(m.size)}`: verified = "
                    f"{m.counters['verified']:g}, not every byte was checked.")
     for d in run.duplicates:
         out.append(f"- Measured in both files: {d}.")
     if len(out) == 2:
-        out.append("Every known transport was measured at every size, without errors.")
+        out.append("Every known transport was measured at every size, and every repetition "
+                   "succeeded.")
     return out + [""]
+
+
+_KIND_WORDS = {CORRUPTION: "corruption", LOSS: "loss", OTHER_FAILURE: "failed"}
+
+
+def _failed_repetitions(run: Run) -> Lines:
+    """Every failed repetition, even where others of its benchmark succeeded: corruption first,
+    then loss, then other failures (run.failures' order); then the skips, once per benchmark."""
+    out = []
+    skips: Dict[tuple, list] = {}  # benchmark -> [measurement, skipped repetitions, a reason]
+    for m, f in run.failures():
+        bench = f"`{m.workload}/{m.transport}/{human_size(m.size)}`"
+        if f.kind == SKIPPED:
+            skips.setdefault(bench, [m, 0, f.message[len(SKIPPED_PREFIX):]])[1] += 1
+            continue
+        value = ("no value" if not m.ok else "the value is the one that succeeded"
+                 if m.n_ok == 1 else f"the value is the median of the {m.n_ok} that did")
+        out.append(f"- **{_KIND_WORDS[f.kind]}**: {bench} repetition {f.index} "
+                   f"({m.n_ok} of {m.ran} succeeded; {value}): {f.message}")
+    for bench, (m, count, reason) in skips.items():
+        out.append(f"- {bench} skipped ({count} of {m.ran} repetitions): {reason}")
+    return out
+
+
+def _transports(run: Run) -> Lines:
+    return ["## The transports as this run configured them", "",
+            "From the rows' labels: each benchmark records the configuration it ran with "
+            "(for pipes, the capacity actually got).", ""] + transport_table(run) + [""]
 
 
 def _appendix(run: Run) -> Lines:
     out = ["## Appendix: all numbers", "",
            "— not measured in this run; *skipped* the transport cannot carry that size; "
-           "*error* the benchmark failed (reasons above); n/a measured without that counter.",
+           "*error* every repetition failed (reasons above); n/a measured without that counter; "
+           f"{CACHE_MARK} {SHORT_MARK} {SAME_CODE_MARK} as explained at the top.",
            ""]
     for metric, title in ((an.THROUGHPUT, "Throughput (GiB/s)"),
                           (an.RTT_P50, "Median round trip (p50)"),
@@ -763,18 +1029,16 @@ def _appendix(run: Run) -> Lines:
             continue
         rows = [[f"`{t}`", tp.get(t).family] + [_cell(run, metric, t, s, unit=False)
                                                  for s in sizes] for t in transports]
-        out += _table(["transport", "family"] + [human_size(s) for s in sizes], rows)
+        out += _table(["transport", "family"] + [_size(run, s) for s in sizes], rows)
         out.append("")
-    out += ["### Transports", ""]
-    out += _table(["id", "family", "what"],
-                  [[f"`{t}`", tp.get(t).family, tp.get(t).what] for t in run.transports()])
-    return out + [""]
+    return out
 
 
 def render(run: Run, charts: Dict[str, str]) -> str:
     """The whole report; `charts` maps the chart files written ({name: title}) to embed."""
     lines: Lines = []
     lines += _header(run)
+    lines += _trust(run)
     lines += _verdict(run, charts)
     lines += _winners(run, charts)
     lines += _levers(run, charts)
@@ -783,6 +1047,7 @@ def render(run: Run, charts: Dict[str, str]) -> str:
     lines += _python(run, charts)
     lines += _machine(run)
     lines += _gaps(run)
+    lines += _transports(run)
     lines += _appendix(run)
     while lines and lines[-1] == "":
         lines.pop()

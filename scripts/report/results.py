@@ -1,15 +1,18 @@
-"""Loading a run: Google Benchmark JSON files -> one value per (workload, transport, size).
+"""Loading a run: Google Benchmark JSON files -> one measurement per (workload, transport, size).
 
 A run directory holds pipebench.json (the C++ harness) and/or python.json (the Python
 baselines), both in Google Benchmark 1.7's JSON shape. Rows are named
-`<workload>/<transport>/bytes:<N>[/manual_time]`. With repetitions there is one "iteration"
-row per repetition plus "aggregate" rows (mean, median, stddev, cv) whose names carry a
-`_median`-style suffix. What the charts and the report use for each benchmark:
+`<workload>/<transport>/bytes:<N>[/manual_time]`; every repetition is one "iteration" row with
+its `repetition_index`. What the charts and the report use for each benchmark:
 
-- the median aggregate when there is one (what ./scripts/bench's repetitions are for);
-- else the median of the successful iteration rows (just the row when there is one);
-- else, when every row errored, the error (a message starting "skipped: " means the transport
-  cannot carry that size, anything else is a failure). An error is never turned into a number.
+- its value: per counter, the median of its successful iteration rows. Google Benchmark's
+  aggregate rows (mean, median, stddev, cv) are ignored: they leave out failed repetitions
+  silently and are absent when fewer than two succeeded.
+- how many repetitions succeeded of how many ran, and every failed repetition's message. A
+  message starting "skipped: " means the transport cannot carry that size; anything else is a
+  failure, classified (corruption, loss, other) by `failure_kind`. An error is never turned
+  into a number, and a failed repetition is never dropped from the account.
+- the transport's configuration as the run recorded it: the rows' `label`.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import json
 import os
 import re
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Tuple
 
@@ -34,7 +38,40 @@ _NOT_COUNTERS = {"name", "family_index", "per_family_instance_index", "run_name"
                  "repetitions", "repetition_index", "threads", "iterations", "time_unit",
                  "aggregate_name", "aggregate_unit", "error_occurred", "error_message", "label"}
 
+SKIPPED_PREFIX = "skipped: "
+
+# Kinds of failed repetition, in the order the report lists them: a wrong byte is the gravest.
+CORRUPTION, LOSS, OTHER_FAILURE, SKIPPED = "corruption", "loss", "failure", "skipped"
+FAILURE_KINDS = (CORRUPTION, LOSS, OTHER_FAILURE, SKIPPED)
+
 Key = Tuple[str, str, int]  # (workload, transport, size in bytes)
+
+
+def failure_kind(message: str) -> str:
+    """The contract's classification of an error row's message."""
+    if message.startswith(SKIPPED_PREFIX):
+        return SKIPPED
+    if "corrupt" in message:
+        return CORRUPTION
+    if "lost, duplicated or reordered" in message or "were checked" in message:
+        return LOSS
+    return OTHER_FAILURE
+
+
+@dataclass(frozen=True)
+class Repetition:
+    index: int  # repetition_index (0-based), or the row's position when the file has none
+    counters: Dict[str, float]
+
+
+@dataclass(frozen=True)
+class Failure:
+    index: int  # the failed repetition's repetition_index
+    message: str
+
+    @property
+    def kind(self) -> str:
+        return failure_kind(self.message)
 
 
 @dataclass
@@ -43,20 +80,67 @@ class Measurement:
     transport: str
     size: int
     source: str  # the file it came from
-    counters: Dict[str, float] = field(default_factory=dict)  # empty when errored
-    error: Optional[str] = None
-    repetitions: int = 1  # successful repetitions summarised
-    summary: str = "a single run"  # how the value was made: "the median of 3 repetitions"...
-    cv: Dict[str, float] = field(default_factory=dict)  # coefficient of variation, if given
+    repetitions: List[Repetition] = field(default_factory=list)  # the successful ones
+    failures: List[Failure] = field(default_factory=list)  # every failed or skipped one
+    requested: int = 1  # repetitions asked for (the rows' "repetitions")
+    label: Optional[str] = None  # the transport's configuration, as the rows recorded it
+    counters: Dict[str, float] = field(default_factory=dict)  # medians; empty when none succeeded
     time_unit: str = "ns"  # the unit of the real_time and cpu_time counters
 
     @property
+    def n_ok(self) -> int:
+        return len(self.repetitions)
+
+    @property
+    def n_total(self) -> int:
+        return len(self.repetitions) + len(self.failures)
+
+    @property
     def ok(self) -> bool:
-        return self.error is None
+        return bool(self.repetitions)
+
+    @property
+    def error(self) -> Optional[str]:
+        """Why there is no value: the first failure (a real one before a skip); None if there is."""
+        if self.ok:
+            return None
+        if not self.failures:
+            return "no usable row"
+        return min(self.failures, key=lambda f: (f.kind == SKIPPED, f.index)).message
 
     @property
     def skipped(self) -> bool:
-        return self.error is not None and self.error.startswith("skipped: ")
+        """Every repetition was skipped: the transport cannot carry this size."""
+        return not self.ok and bool(self.failures) and all(f.kind == SKIPPED
+                                                          for f in self.failures)
+
+    @property
+    def ran(self) -> int:
+        """Repetitions that ran (or were asked for, if some rows are missing)."""
+        return max(self.requested, self.n_total)
+
+    @property
+    def short(self) -> bool:
+        """The value rests on fewer successful repetitions than were asked for."""
+        return self.ok and self.n_ok < self.ran
+
+    @property
+    def summary(self) -> str:
+        """How the value was made: 'median of 2 of 3 repetitions', 'a single run'..."""
+        ran = self.ran
+        if not self.ok:
+            return f"no value: 0 of {ran} repetitions succeeded"
+        if ran == 1:
+            return "a single run"
+        if self.n_ok == 1:
+            return f"1 of {ran} repetitions (no median)"
+        if self.n_ok == ran:
+            return f"median of {ran} repetitions"
+        return f"median of {self.n_ok} of {ran} repetitions"
+
+    def samples(self, counter: str) -> List[float]:
+        """The counter in each successful repetition, in repetition order."""
+        return [r.counters[counter] for r in self.repetitions if counter in r.counters]
 
     def real_time_ns(self) -> Optional[float]:
         """Time per iteration (per message, or per round trip) in nanoseconds."""
@@ -89,36 +173,38 @@ def _counters(row: dict) -> Dict[str, float]:
             if k not in _NOT_COUNTERS and isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
+def _most_common(values: Iterable[str]) -> Optional[str]:
+    """The most frequent value, ties to the alphabetically first (so output is deterministic)."""
+    counts = Counter(values)
+    return min(counts, key=lambda v: (-counts[v], v)) if counts else None
+
+
 def _summarise(key: Key, rows: List[dict], source: str) -> Measurement:
-    """One measurement from every row of one benchmark (see the module docstring)."""
+    """One measurement from every iteration row of one benchmark (see the module docstring)."""
     workload, transport, size = key
-    aggregates = {r.get("aggregate_name"): r for r in rows
-                  if r.get("run_type") == "aggregate" and not r.get("error_occurred")}
-    good = [r for r in rows if r.get("run_type", "iteration") == "iteration"
-            and not r.get("error_occurred")]
-    errors = [r.get("error_message") or "error (no message)" for r in rows
-              if r.get("error_occurred")]
+    iterations = [r for r in rows if r.get("run_type", "iteration") == "iteration"]
     m = Measurement(workload, transport, size, source,
                     time_unit=str(next((r["time_unit"] for r in rows if "time_unit" in r), "ns")))
-    if "cv" in aggregates:
-        m.cv = _counters(aggregates["cv"])
-    if "median" in aggregates:
-        m.counters = _counters(aggregates["median"])
-        m.repetitions = int(aggregates["median"].get("repetitions", len(good)) or len(good))
-        m.summary = f"the median of {m.repetitions} repetitions"
-    elif len(good) == 1:
-        m.counters = _counters(good[0])
-    elif good:
-        # Repetitions without aggregates (e.g. a hand-merged file): the median per counter.
-        names = set().union(*(_counters(r) for r in good))
-        m.counters = {n: statistics.median(_counters(r)[n] for r in good if n in _counters(r))
-                      for n in names}
-        m.repetitions = len(good)
-        m.summary = f"the median of {len(good)} repetitions"
-    else:
-        m.error = errors[0] if errors else "no usable row"
-        m.repetitions = 0
-        m.summary = "errored"
+    for position, row in enumerate(iterations):
+        # pipebench registers each repetition as a benchmark of its own (one row each, all with
+        # repetition_index 0 of 1): there, the row's position is its repetition.
+        own_repetitions = int(row.get("repetitions") or 1) > 1
+        index = int(row.get("repetition_index", position)) if own_repetitions else position
+        if row.get("error_occurred"):
+            # An error row's counters, if any, are not a measurement.
+            m.failures.append(Failure(index, row.get("error_message") or "error (no message)"))
+        else:
+            m.repetitions.append(Repetition(index, _counters(row)))
+    m.repetitions.sort(key=lambda r: r.index)
+    m.failures.sort(key=lambda f: f.index)
+    m.requested = max([int(r.get("repetitions") or 1) for r in iterations] + [len(iterations), 1])
+    # A failed repetition may describe its transport before it knew all (the pipe capacity it
+    # would get): the successful rows' label wins when there is one.
+    m.label = (_most_common(str(r["label"]) for r in iterations
+                            if r.get("label") and not r.get("error_occurred")) or
+               _most_common(str(r["label"]) for r in iterations if r.get("label")))
+    names = sorted(set().union(*(r.counters for r in m.repetitions))) if m.repetitions else []
+    m.counters = {n: statistics.median(m.samples(n)) for n in names}
     return m
 
 
@@ -136,11 +222,16 @@ class Run:
         return self.measurements.get((workload, transport, size))
 
     def value(self, workload: str, transport: str, size: int, counter: str) -> Optional[float]:
-        """The counter's value, or None when not measured, errored, or the counter is absent."""
+        """The counter's median, or None when not measured, failed, or the counter is absent."""
         m = self.get(workload, transport, size)
         if m is None or not m.ok:
             return None
         return m.counters.get(counter)
+
+    def samples(self, workload: str, transport: str, size: int, counter: str) -> List[float]:
+        """The counter in each successful repetition ([] when there is none)."""
+        m = self.get(workload, transport, size)
+        return [] if m is None else m.samples(counter)
 
     def transports(self, workload: Optional[str] = None) -> List[str]:
         """Every transport with at least one row (errored or not), in catalogue order."""
@@ -152,18 +243,42 @@ class Run:
         return sorted({s for (w, t, s) in self.measurements
                        if workload in (None, w) and (wanted is None or t in wanted)})
 
-    def errors(self) -> List[Measurement]:
-        return sorted((m for m in self.measurements.values() if not m.ok),
+    def ordered(self) -> List[Measurement]:
+        """Every measurement, by workload, catalogue order and size."""
+        return sorted(self.measurements.values(),
                       key=lambda m: (m.workload, tp.sort_key(m.transport), m.size))
 
-    def summaries(self) -> List[str]:
-        """How values were made, e.g. ['a single run', 'the median of 3 repetitions']."""
-        return sorted({m.summary for m in self.measurements.values() if m.ok})
+    def errors(self) -> List[Measurement]:
+        """The benchmarks with no value at all (every repetition failed or was skipped)."""
+        return [m for m in self.ordered() if not m.ok]
 
-    def max_cv(self, counter: str) -> Optional[Measurement]:
-        """The measurement whose `counter` varied most between repetitions, if cv was recorded."""
-        with_cv = [m for m in self.measurements.values() if m.ok and counter in m.cv]
-        return max(with_cv, key=lambda m: m.cv[counter]) if with_cv else None
+    def failures(self) -> List[Tuple[Measurement, Failure]]:
+        """Every failed or skipped repetition, in the order the report lists them: by kind
+        (corruption, loss, other failures, skips), then benchmark, then repetition."""
+        found = [(m, f) for m in self.ordered() for f in m.failures]
+        return sorted(found, key=lambda mf: FAILURE_KINDS.index(mf[1].kind))  # stable
+
+    def how_values_were_made(self, mark: str = "") -> str:
+        """One phrase for the header and the chart subtitles: 'the median of 3 repetitions', or
+        with how many values rest on fewer (and the `mark` that tables give them)."""
+        made = [m for m in self.measurements.values() if m.ok]
+        if not made:
+            return "nothing: no successful rows"
+        asked = max(m.ran for m in made)
+        base = "a single run" if asked == 1 else f"the median of {asked} repetitions"
+        short = sum(1 for m in made if m.short)
+        return base + (f" ({short} of {len(made)} values from fewer{mark})" if short else "")
+
+    def labels(self, transport: str) -> List[Tuple[str, List[int]]]:
+        """The labels the transport's rows carry, each with the sizes it was recorded at, the
+        most common first (a label may name a size-dependent setting, as chunking)."""
+        sizes: Dict[str, set] = {}
+        for m in self.measurements.values():
+            if m.transport == transport and m.label:
+                sizes.setdefault(m.label, set()).add(m.size)
+        count = Counter(m.label for m in self.measurements.values()
+                        if m.transport == transport and m.label)
+        return [(lbl, sorted(sizes[lbl])) for lbl in sorted(count, key=lambda x: (-count[x], x))]
 
     # -- host facts --------------------------------------------------------------------------
     def fact(self, name: str) -> Optional[str]:
@@ -179,6 +294,10 @@ class Run:
 
     def cores(self) -> Optional[int]:
         return self.fact_int("host_cores") or self.fact_int("num_cpus")
+
+    def llc_bytes(self) -> Optional[int]:
+        """The last-level cache in bytes; None when the run says "unknown" or did not record it."""
+        return self.fact_int("host_llc_bytes")
 
     def thp_mode(self) -> Optional[str]:
         """'madvise' from 'always [madvise] never' (the kernel brackets the active mode)."""
@@ -199,6 +318,8 @@ class Run:
             parts.append(self.fact("host_kernel"))
         if self.fact_int("host_pipe_max_size"):
             parts.append(f"pipe-max-size {human_size(self.fact_int('host_pipe_max_size'))}")
+        if self.llc_bytes():
+            parts.append(f"last-level cache {human_size(self.llc_bytes())}")
         return ", ".join(parts) if parts else "machine not recorded"
 
 

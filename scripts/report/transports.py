@@ -1,9 +1,11 @@
 """The transports pipebench knows: what each is, which family it belongs to, and how it is drawn.
 
 This is the one place that maps a transport id to a label, colour, marker and line style, so a
-transport looks the same in every chart, and the one place that says which transports form the
-pipe-lever ablation. Ids not listed here (a transport added later) still work: they get a
-family from their prefix and a style from a spare palette.
+transport looks the same in every chart, and the one place that says which role a transport plays
+in the report: the ceiling, the baseline pipe, the noise-floor twin, the pipe-lever ablation, the
+Python like-for-like pairs, and where one transport runs another's code. The report and the
+charts ask for these roles and never spell an id. Ids not listed here (a transport added later)
+still work: they get a family from their prefix and a style from a spare palette.
 """
 from __future__ import annotations
 
@@ -16,7 +18,33 @@ PIPE = "pipe"  # naive_pipe and the pipes library's variants
 LEVER = "lever"  # the library with one lever at a time (ablation)
 RIVAL = "rival"  # other ways of moving bytes between two processes, in C++
 PYTHON = "python"  # Python's multiprocessing, measured by scripts/python_baselines
-FAMILIES = (CEILING, PIPE, LEVER, RIVAL, PYTHON)
+CONTROL = "control"  # the same code measured twice: the run's noise floor, never a contender
+FAMILIES = (CEILING, PIPE, LEVER, RIVAL, PYTHON, CONTROL)
+
+# Roles. The report and the charts name transports through these, never by a quoted id.
+MEMCPY = "memcpy"  # the ceiling: one in-process copy, no IPC
+NAIVE = "naive_pipe"  # pipe() with Python's framing: the baseline every lever is measured from
+TUNED = "tuned_pipe"  # the pipes library with its default options: the answer to the question
+LEVERS_OFF = "pipe_levers_off"  # the library with every lever off: each lever alone starts here
+LOAN = "tuned_pipe_loan"  # the zero-copy send path
+BUILT = "tuned_pipe_built"  # the loan's like-for-like twin (message built in a user buffer)
+BATCH = "tuned_pipe_batch"  # send_batch: many small messages per call
+SPIN = "tuned_pipe_spin"  # spin before blocking, for latency
+BIGBUF = "pipe_bigbuf"  # the lever capped by the host's pipe-max-size
+VMSPLICE = "pipe_vmsplice"  # the kernel-dependent lever
+SHM = "shm_ring"  # shared memory: the practical ceiling between processes
+POSIX_MQ = "posix_mq"  # limited by the host's mqueue settings
+NOISE_TWIN = "control_twin"  # TUNED under a second name: their gap is the run's noise floor
+PY_PIPE = "py_pipe"  # Python's Pipe(duplex=False): send_bytes/recv_bytes, no pickling
+PY_PIPE_BIGBUF = "py_pipe_bigbuf"  # py_pipe with the pipe grown: what one line of Python buys
+PY_QUEUE = "py_queue"  # Python's Queue: the same kind of pipe with pickling in front
+
+# send_batch gathers messages up to this size; a larger message goes alone through send_bytes
+# (pipes' batching rule), so above it BATCH runs TUNED's code and measures nothing of its own.
+BATCH_LIMIT_BYTES = 16 * 1024
+
+# Transports that sleep between messages: at small sizes their round trip shows the wake-up cost.
+BLOCKING_PROBES = (NAIVE, TUNED, "socketpair", SHM)
 
 
 @dataclass(frozen=True)
@@ -40,6 +68,8 @@ _CATALOGUE = [
               "#1f77b4", "o"),
     Transport("tuned_pipe", PIPE, "pipes library, default options (1 MiB pipe, writev, "
               "read-ahead, vmsplice), send_bytes from a user buffer", "#d62728", "s", "-", 2.4),
+    Transport(NOISE_TWIN, CONTROL, "tuned_pipe under a second name (same code, measured apart): "
+              "the run's noise floor", "#bbbbbb", "s", "--", 1.2),
     Transport("tuned_pipe_built", PIPE, "pipes, each message built in a user buffer then sent "
               "(tuned_pipe_loan's like-for-like twin)", "#e6a157", "d"),
     Transport("tuned_pipe_loan", PIPE, "pipes zero-copy path: the sender builds each message in "
@@ -67,6 +97,9 @@ _CATALOGUE = [
     Transport("zmq_tcp", RIVAL, "ZeroMQ PAIR over tcp://127.0.0.1", "#6b6ecf", "x"),
     Transport("py_pipe", PYTHON, "multiprocessing.Pipe(duplex=False): send_bytes/recv_bytes on "
               "os.pipe(), no pickling", "#843c39", "o", ":", 1.8),
+    Transport("py_pipe_bigbuf", PYTHON, "Pipe(duplex=False) with the pipe grown to "
+              "pipe-max-size by fcntl(F_SETPIPE_SZ): one line of Python", "#bd9e39", "<", ":",
+              1.8),
     Transport("py_pipe_duplex", PYTHON, "multiprocessing.Pipe(): one AF_UNIX socketpair",
               "#d6616b", "s", ":", 1.8),
     Transport("py_queue", PYTHON, "multiprocessing.Queue: pickles, a feeder thread writes a "
@@ -80,7 +113,7 @@ _BY_ID: Dict[str, Transport] = {t.id: t for t in _CATALOGUE}
 _ORDER = {t.id: i for i, t in enumerate(_CATALOGUE)}
 
 # Styles handed out, in order of first request, to ids the catalogue does not know.
-_SPARE = [("#5254a3", "1"), ("#8ca252", "2"), ("#bd9e39", "3"), ("#ad494a", "4"),
+_SPARE = [("#5254a3", "1"), ("#8ca252", "2"), ("#ad494a", "4"),
           ("#a55194", "+"), ("#3182bd", "|")]
 _unknown: Dict[str, Transport] = {}
 
@@ -88,22 +121,51 @@ _unknown: Dict[str, Transport] = {}
 # with the library with every lever off; the full library with levers off too (all levers
 # together); loan with its like-for-like twin; batch and spin with plain tuned_pipe.
 LEVER_LADDER: List[Tuple[str, Optional[str]]] = [
-    ("naive_pipe", None),
-    ("pipe_levers_off", "naive_pipe"),
-    ("pipe_bigbuf", "pipe_levers_off"),
-    ("pipe_writev", "pipe_levers_off"),
-    ("pipe_readahead", "pipe_levers_off"),
-    ("pipe_vmsplice", "pipe_levers_off"),
-    ("tuned_pipe", "pipe_levers_off"),
-    ("tuned_pipe_built", "tuned_pipe"),
-    ("tuned_pipe_loan", "tuned_pipe_built"),
-    ("tuned_pipe_batch", "tuned_pipe"),
-    ("tuned_pipe_spin", "tuned_pipe"),
+    (NAIVE, None),
+    (LEVERS_OFF, NAIVE),
+    (BIGBUF, LEVERS_OFF),
+    ("pipe_writev", LEVERS_OFF),
+    ("pipe_readahead", LEVERS_OFF),
+    (VMSPLICE, LEVERS_OFF),
+    (TUNED, LEVERS_OFF),
+    (BUILT, TUNED),
+    (LOAN, BUILT),
+    (BATCH, TUNED),
+    (SPIN, TUNED),
 ]
 
 # The pipes library's own variants (what "a tuned pipe" can mean in the verdict).
-TUNED_FAMILY = ("tuned_pipe", "tuned_pipe_loan", "tuned_pipe_built", "tuned_pipe_batch",
-                "tuned_pipe_spin")
+TUNED_FAMILY = (TUNED, LOAN, BUILT, BATCH, SPIN)
+
+
+@dataclass(frozen=True)
+class PythonPair:
+    """A Python transport and the C++ one that differs from it only by the language: the only
+    C++-against-Python comparisons the report makes."""
+    python: str
+    cpp: str
+    alike: str  # what the two share, for the report
+    latency_alike: bool  # False when only the throughput workload is like for like
+
+
+PYTHON_PAIRS: List[PythonPair] = [
+    PythonPair(PY_PIPE, NAIVE, "a default 64 KiB pipe, Python's framing", True),
+    PythonPair(PY_PIPE_BIGBUF, BIGBUF, "a pipe grown to pipe-max-size, no other lever",
+               True),
+    # Its latency echo goes back through a plain pipe written by Python, unlike tuned_pipe's.
+    PythonPair("py_from_tuned_pipe", TUNED, "the same C++ pipes sender; a Python receiver "
+               "against a C++ one", False),
+]
+
+
+def same_code_as(transport_id: str, size: int) -> Optional[str]:
+    """The transport whose code `transport_id` actually runs at `size`, when that is another
+    one: then its figure is a second measurement of that transport, not a result of its own."""
+    if transport_id == NOISE_TWIN:
+        return TUNED
+    if transport_id == BATCH and size > BATCH_LIMIT_BYTES:
+        return TUNED
+    return None
 
 
 def family_of_unknown(transport_id: str) -> str:

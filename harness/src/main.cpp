@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   // a second) and never reruns it to predict an iteration count. (Iterations(1) would do the
   // same but appends "/iterations:1" to every benchmark name.)
   const char* min_time_flag = flag_value(argc, argv, "--benchmark_min_time");
-  const double min_time = min_time_flag ? std::atof(min_time_flag) : options.quick ? 0.05 : 0.5;
+  const double min_time = min_time_flag ? std::atof(min_time_flag) : options.quick ? 0.1 : 0.5;
   // Repetitions are the harness's too: each benchmark is registered once per repetition, under
   // the same name (compare.py and the report group rows by name). Google Benchmark 1.7.1's own
   // repetitions cannot survive a failed one: its statistics dereference the first repetition's

@@ -8,9 +8,12 @@ namespace harness {
 std::uint64_t next_pilot(std::uint64_t count, double seconds, double min_time) noexcept {
   if (seconds >= enough_to_predict * min_time || count >= max_messages) return 0;
   // Far too short to predict from (timer and start-up dominate): ten times more, as Google
-  // Benchmark does.
-  const double grown = std::ceil(static_cast<double>(count) * 10);
-  return std::min<std::uint64_t>(static_cast<std::uint64_t>(grown), max_messages);
+  // Benchmark does; otherwise aim at half the wanted time.
+  const double grown = seconds <= too_short_to_predict * min_time
+                           ? static_cast<double>(count) * 10
+                           : static_cast<double>(count) * 0.5 * min_time / seconds;
+  return std::clamp<std::uint64_t>(static_cast<std::uint64_t>(std::ceil(grown)), count + 1,
+                                   max_messages);
 }
 
 std::uint64_t predicted_count(std::uint64_t count, double seconds, double min_time) noexcept {

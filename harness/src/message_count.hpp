@@ -9,8 +9,11 @@
 
 namespace harness {
 
-// The pilot may stop when its run lasted at least this share of the wanted time.
-inline constexpr double enough_to_predict = 0.1;
+// The pilot may stop when its run lasted at least this share of the wanted time: long enough
+// that start-up costs and one descheduled moment do not set the count for every repetition.
+inline constexpr double enough_to_predict = 0.25;
+// Below this share, a pilot says too little to predict from: the next one is ten times longer.
+inline constexpr double too_short_to_predict = 0.025;
 inline constexpr std::uint64_t max_messages = 1'000'000'000;
 
 // After a pilot of `count` messages took `seconds`: the count of the next pilot, or 0 when this

@@ -192,8 +192,8 @@ class StatisticsTest(unittest.TestCase):
 
     def test_iterations_grow_like_google_benchmark(self):
         self.assertEqual(pb.next_iterations(1, 1e-6, 0.5), 10)  # insignificant: tenfold
-        self.assertEqual(pb.next_iterations(1000, 0.1, 0.5), 7000)  # aim at 1.4 x min time
-        self.assertEqual(pb.next_iterations(5, 0.49, 0.5), 7)
+        self.assertEqual(pb.next_iterations(1000, 0.05, 0.5), 5000)  # aim at half min time
+        self.assertEqual(pb.next_iterations(1000, 0.124, 0.5), 2017)  # always more
 
     def test_aggregates_are_named_as_google_benchmark_names_them(self):
         header = pb.row_header("throughput/py_pipe/bytes:64/manual_time", 3, 2)
@@ -223,7 +223,7 @@ class StatisticsTest(unittest.TestCase):
         self.assertEqual(median["items_per_second"], 20.0)
         self.assertEqual(pb.aggregate_rows(rows[:2]), [])  # one success: no aggregates
 
-    def test_calibration_scales_the_first_pilot_that_takes_a_tenth_of_min_time(self):
+    def test_calibration_scales_the_first_pilot_that_takes_a_quarter_of_min_time(self):
         pilots = []
 
         def run(count):  # 1 ms per message
@@ -231,7 +231,7 @@ class StatisticsTest(unittest.TestCase):
             return pb.RunResult(seconds=count * 1e-3)
 
         count, pilot = pb.calibrate(run, 0.5)
-        self.assertEqual(pilots, [1, 10, 100])  # 100 ms >= 50 ms
+        self.assertEqual(pilots, [1, 10, 100, 250])  # 100 ms < 125 ms; 250 ms >= 125 ms
         self.assertEqual((count, pilot.error), (500, None))
 
     def test_a_failed_pilot_fails_the_calibration(self):

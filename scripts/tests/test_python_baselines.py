@@ -560,16 +560,17 @@ class FromTunedPipeTest(unittest.TestCase):
 
     @unittest.skipUnless(PEER_BINARY, "pipebench_python_peer is not built")
     def test_a_python_receiver_that_dies_fails_the_run_and_leaves_no_peer(self):
-        status, document, stderr, took = run_script(
+        status, document, stderr, _ = run_script(
             "--sizes", "64,4096", "--min-time", "0.3", "--inject-fault", "die@50",
             "--transports", "py_from_tuned_pipe", "--peer-binary", PEER_BINARY)
         self.assertEqual(status, 0, stderr)
         self.assertEqual(len(document["benchmarks"]), 4)
         for row in document["benchmarks"]:
             role = "receiver" if row["name"].startswith("throughput") else "echoer"
+            # Seen as a death, at once: a run that waited for the stall timeout would say
+            # "stalled" (no timed assertion: sanitizer builds of the peer are slow).
             self.assertIn(f"{role} at message 50: the {role} process died",
                           row["error_message"])
-        self.assertLess(took, 20)
         if shutil.which("pgrep"):  # the peer died with the Python process that ran it
             leftovers = subprocess.run(["pgrep", "-f", PEER_BINARY], stdout=subprocess.PIPE,
                                        universal_newlines=True).stdout.split()

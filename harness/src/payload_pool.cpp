@@ -1,7 +1,11 @@
 #include "payload_pool.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <system_error>
 
 #include "checksum.hpp"
 
@@ -20,6 +24,17 @@ std::size_t stamp_length(std::size_t message_size) noexcept {
 }
 
 }  // namespace
+
+payload_pool::shared_bytes::shared_bytes(std::size_t size) : size_(size) {
+  if (size == 0) return;
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::system_error(errno, std::system_category(), "mmap payload pool");
+  data_ = static_cast<std::byte*>(p);
+}
+
+payload_pool::shared_bytes::~shared_bytes() {
+  if (data_) ::munmap(data_, size_);
+}
 
 void stamp(std::span<std::byte> message, std::uint64_t seq) noexcept {
   std::byte le[payload_pool::stamp_size];

@@ -67,7 +67,23 @@ class payload_pool {
 
   std::size_t message_size_;
   std::size_t slots_;
-  std::vector<std::byte> bytes_;
+  // The pool's bytes, in a MAP_SHARED anonymous mapping: children forked by the controller
+  // stamp messages into it without copy-on-write copies of a pool that may be a GiB (a private
+  // copy cost about half a second per run here), and the controller keeps one per size.
+  class shared_bytes {
+   public:
+    explicit shared_bytes(std::size_t size);
+    ~shared_bytes();
+    shared_bytes(const shared_bytes&) = delete;
+    shared_bytes& operator=(const shared_bytes&) = delete;
+    std::byte* data() const noexcept { return data_; }
+    std::size_t size() const noexcept { return size_; }
+
+   private:
+    std::byte* data_ = nullptr;
+    std::size_t size_ = 0;
+  };
+  shared_bytes bytes_;
   std::vector<std::uint64_t> slot_checksums_;  // of each slot past its stamp
 };
 

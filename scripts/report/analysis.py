@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import transports as tp
-from results import Measurement, Repetition, Run
+from results import DISTURBED_STEAL_PCT, MIN_UNDISTURBED, Measurement, Repetition, Run
 from units import gib_per_s
 
 
@@ -297,7 +297,7 @@ def pool_sizes(run: Run, sizes: Sequence[int]) -> List[Tuple[int, float]]:
     return [(s, min(_pools(run, s))) for s in sizes if _pools(run, s)]
 
 
-STEAL_LIMIT_PCT = 5.0  # above this share of the machine's CPU time stolen, a repetition is suspect
+STEAL_LIMIT_PCT = DISTURBED_STEAL_PCT  # results.py: the one threshold for a disturbed repetition
 
 
 def per_repetition(run: Run, counter: str) -> List[Tuple[Measurement, Repetition, float]]:
@@ -309,6 +309,29 @@ def per_repetition(run: Run, counter: str) -> List[Tuple[Measurement, Repetition
 def disturbed(run: Run) -> List[Tuple[Measurement, Repetition, float]]:
     """The repetitions during which the hypervisor stole more than STEAL_LIMIT_PCT of the CPU."""
     return [x for x in per_repetition(run, "steal_pct") if x[2] > STEAL_LIMIT_PCT]
+
+
+def disturbed_values(run: Run) -> List[Measurement]:
+    """The benchmarks whose value still rests on disturbed repetitions (too few were calm)."""
+    return [m for m in run.ordered() if m.ok and m.disturbed]
+
+
+def disturbed_slowdown(run: Run) -> Optional[Tuple[float, float, int, int]]:
+    """How much longer a disturbed repetition took than its benchmark's median time, against a
+    calm one: (median ratio disturbed, median ratio calm, count disturbed, count calm)."""
+    ratios: Tuple[List[float], List[float]] = ([], [])
+    for m in run.ordered():
+        times = [r.counters["real_time"] for r in m.repetitions if "real_time" in r.counters]
+        if len(times) < 2 or statistics.median(times) <= 0:
+            continue
+        mid = statistics.median(times)
+        for r in m.repetitions:
+            if "real_time" in r.counters and "steal_pct" in r.counters:
+                ratios[0 if r.disturbed else 1].append(r.counters["real_time"] / mid)
+    if not ratios[0] or not ratios[1]:
+        return None
+    return (statistics.median(ratios[0]), statistics.median(ratios[1]), len(ratios[0]),
+            len(ratios[1]))
 
 
 def widest_spread(run: Run, metric: Metric) -> Optional[Tuple[Measurement, float]]:

@@ -30,6 +30,7 @@ WAKEUP_BOUND_NS = 10_000
 CACHE_MARK = "°"  # after a size: it may have been cache-resident
 SHORT_MARK = "†"  # after a value: fewer successful repetitions than requested
 SAME_CODE_MARK = "‡"  # after a value: the transport ran another's code at this size
+DISTURBED_MARK = "§"  # after a value: it rests on repetitions the hypervisor disturbed
 
 
 # -- small helpers: how one value, or its absence, is written ---------------------------------
@@ -49,10 +50,13 @@ def _fmt(metric: an.Metric, v: float, unit: bool = True) -> str:
 
 
 def _marks(run: Run, workload: str, transport: str, size: int) -> str:
-    """† when the value rests on fewer repetitions than requested, ‡ when it is another
+    """† when the value rests on fewer repetitions than requested, § on disturbed ones (too
+    few calm), ‡ when it is another
     transport's code (the noise-floor twin is that by definition and needs no mark)."""
     m = run.get(workload, transport, size)
     out = SHORT_MARK if m is not None and m.short else ""
+    if m is not None and m.ok and m.disturbed:
+        out += DISTURBED_MARK
     if tp.same_code_as(transport, size) and tp.get(transport).family != tp.CONTROL:
         out += SAME_CODE_MARK
     return out
@@ -219,6 +223,9 @@ def _marks_explained(run: Run) -> Lines:
                    (f". Pool rule: {rule}." if rule else "."))
     out.append(f"- {SHORT_MARK} after a value: fewer successful repetitions than requested; the "
                "failures are listed under *Not measured, skipped and failed*.")
+    out.append(f"- {DISTURBED_MARK} after a value: it rests on repetitions during which the "
+               f"hypervisor stole more than {an.STEAL_LIMIT_PCT:g}% of the CPU (fewer than "
+               f"{an.MIN_UNDISTURBED} calm ones); see *Where the answer depends on the machine, and how quiet it was*.")
     out.append(f"- {SAME_CODE_MARK} after a value: `{tp.BATCH}` above "
                f"{human_size(tp.BATCH_LIMIT_BYTES)}, where messages go alone through "
                f"`send_bytes`: the same code as `{tp.TUNED}`, so a second measurement of it, "
@@ -925,12 +932,23 @@ def _noise(run: Run) -> Lines:
                 f"machine's CPU time, per repetition): at most {worst:.1f}% in this run "
                 f"(`{m.workload}/{m.transport}/{human_size(m.size)}` repetition {r.index}). ")
         if disturbed:
-            text += (f"{len(disturbed)} repetition{'s' if len(disturbed) > 1 else ''} lost more "
-                     f"than {an.STEAL_LIMIT_PCT:g}%, so {'their' if len(disturbed) > 1 else 'its'}"
-                     " figure may be low; each counts in its benchmark's median as recorded:")
+            text += (f"{len(disturbed)} of {len(steal)} repetitions lost more than "
+                     f"{an.STEAL_LIMIT_PCT:g}%: they are *disturbed*, and each benchmark's value "
+                     f"is the median of its calm repetitions while at least "
+                     f"{an.MIN_UNDISTURBED} were calm.")
+            slowdown = an.disturbed_slowdown(run)
+            if slowdown:
+                text += (f" A disturbed repetition took a median {slowdown[0]:.2f}× its "
+                         f"benchmark's median time, a calm one {slowdown[1]:.2f}× "
+                         f"({slowdown[2]} disturbed, {slowdown[3]} calm): the hypervisor, "
+                         f"not the transport.")
             out.append(text)
-            out += [f"  - `{m.workload}/{m.transport}/{human_size(m.size)}` repetition "
-                    f"{r.index}: {v:.1f}% stolen" for m, r, v in disturbed]
+            still = an.disturbed_values(run)
+            if still:
+                out.append(f"  Values that still rest on disturbed repetitions (fewer than "
+                           f"{an.MIN_UNDISTURBED} calm ones), marked {DISTURBED_MARK}: " +
+                           ", ".join(f"`{m.workload}/{m.transport}/{human_size(m.size)}`"
+                                     for m in still) + ".")
         else:
             out.append(text + f"No repetition lost more than {an.STEAL_LIMIT_PCT:g}%.")
     else:
@@ -1014,7 +1032,7 @@ def _appendix(run: Run) -> Lines:
     out = ["## Appendix: all numbers", "",
            "— not measured in this run; *skipped* the transport cannot carry that size; "
            "*error* every repetition failed (reasons above); n/a measured without that counter; "
-           f"{CACHE_MARK} {SHORT_MARK} {SAME_CODE_MARK} as explained at the top.",
+           f"{CACHE_MARK} {SHORT_MARK} {DISTURBED_MARK} {SAME_CODE_MARK} as explained at the top.",
            ""]
     for metric, title in ((an.THROUGHPUT, "Throughput (GiB/s)"),
                           (an.RTT_P50, "Median round trip (p50)"),

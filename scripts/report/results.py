@@ -58,10 +58,22 @@ def failure_kind(message: str) -> str:
     return OTHER_FAILURE
 
 
+# A repetition during which the hypervisor stole more than this share of the machine's CPU time
+# (its steal_pct counter) was disturbed by something that is not the transport: on the reference
+# VM such repetitions took a median 1.39x longer than their benchmark's median. They are listed,
+# and left out of the median while at least MIN_UNDISTURBED repetitions of the benchmark were not.
+DISTURBED_STEAL_PCT = 10.0
+MIN_UNDISTURBED = 2
+
+
 @dataclass(frozen=True)
 class Repetition:
     index: int  # repetition_index (0-based), or the row's position when the file has none
     counters: Dict[str, float]
+
+    @property
+    def disturbed(self) -> bool:
+        return self.counters.get("steal_pct", 0.0) > DISTURBED_STEAL_PCT
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,23 @@ class Measurement:
     @property
     def n_ok(self) -> int:
         return len(self.repetitions)
+
+    @property
+    def kept(self) -> List[Repetition]:
+        """The successful repetitions the value is the median of: the undisturbed ones when at
+        least MIN_UNDISTURBED of them exist, else all (the value is then marked disturbed)."""
+        calm = [r for r in self.repetitions if not r.disturbed]
+        return calm if len(calm) >= MIN_UNDISTURBED else list(self.repetitions)
+
+    @property
+    def left_out(self) -> int:
+        """Successful repetitions left out of the median as disturbed."""
+        return len(self.repetitions) - len(self.kept)
+
+    @property
+    def disturbed(self) -> bool:
+        """The value rests on repetitions the hypervisor disturbed (too few were not)."""
+        return any(r.disturbed for r in self.kept)
 
     @property
     def n_total(self) -> int:
@@ -134,13 +163,15 @@ class Measurement:
             return "a single run"
         if self.n_ok == 1:
             return f"1 of {ran} repetitions (no median)"
+        calm = f" ({self.left_out} disturbed left out)" if self.left_out else ""
         if self.n_ok == ran:
-            return f"median of {ran} repetitions"
-        return f"median of {self.n_ok} of {ran} repetitions"
+            return f"median of {len(self.kept)} of {ran} repetitions{calm}" if calm else \
+                f"median of {ran} repetitions"
+        return f"median of {len(self.kept)} of {ran} repetitions{calm}"
 
     def samples(self, counter: str) -> List[float]:
-        """The counter in each successful repetition, in repetition order."""
-        return [r.counters[counter] for r in self.repetitions if counter in r.counters]
+        """The counter in each repetition the value is made of (kept), in repetition order."""
+        return [r.counters[counter] for r in self.kept if counter in r.counters]
 
     def real_time_ns(self) -> Optional[float]:
         """Time per iteration (per message, or per round trip) in nanoseconds."""
@@ -203,7 +234,7 @@ def _summarise(key: Key, rows: List[dict], source: str) -> Measurement:
     m.label = (_most_common(str(r["label"]) for r in iterations
                             if r.get("label") and not r.get("error_occurred")) or
                _most_common(str(r["label"]) for r in iterations if r.get("label")))
-    names = sorted(set().union(*(r.counters for r in m.repetitions))) if m.repetitions else []
+    names = sorted(set().union(*(r.counters for r in m.kept))) if m.repetitions else []
     m.counters = {n: statistics.median(m.samples(n)) for n in names}
     return m
 

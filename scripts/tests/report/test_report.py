@@ -163,11 +163,15 @@ class FullRun(PlottedRun):
         self.assertInReport("4.00× at 64 B, the same code as `tuned_pipe` at 64 KiB, the same "
                             "code as `tuned_pipe` at 1 MiB.")
 
-    def test_disturbed_repetitions_are_listed(self):
-        self.assertInReport("at most 7.5% in this run (`throughput/socketpair/64 KiB` "
+    def test_disturbed_repetitions_are_counted_and_left_out_of_the_median(self):
+        self.assertInReport("at most 17.5% in this run (`throughput/socketpair/64 KiB` "
                             "repetition 2)")
-        self.assertInReport("  - `latency/zmq_ipc/64 B` repetition 0: 6.0% stolen\n"
-                            "  - `throughput/socketpair/64 KiB` repetition 2: 7.5% stolen\n")
+        self.assertInReport("2 of ")
+        self.assertInReport("repetitions lost more than 10%: they are *disturbed*")
+        socketpair = results.load_run(self.run_dir).get("throughput", "socketpair", 64 << 10)
+        self.assertEqual(socketpair.left_out, 1)
+        self.assertEqual(socketpair.summary, "median of 2 of 3 repetitions (1 disturbed left out)")
+        self.assertFalse(socketpair.disturbed)  # two calm repetitions remain
 
     def test_transport_table_comes_from_the_labels(self):
         table = self.section("The transports as this run configured them")

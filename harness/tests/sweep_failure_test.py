@@ -9,6 +9,7 @@ reason) and the other repetitions' verified results, and the report drawn from t
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,24 @@ def state(pid):
             return f.read().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return None
+
+
+def kill_while_running(pid):
+    """SIGKILLs `pid` if it is still running, stopping it first so that it cannot finish its
+    work between the look and the kill. Returns the pid, or None if it had ended."""
+    try:
+        os.kill(pid, signal.SIGSTOP)
+        for _ in range(100):
+            if state(pid) in ("T", "t"):
+                os.kill(pid, signal.SIGKILL)
+                return pid
+            if state(pid) in ("Z", "X", None):
+                return None
+            time.sleep(0.001)
+        os.kill(pid, signal.SIGCONT)
+    except ProcessLookupError:
+        pass
+    return None
 
 
 class SweepWithAFailedRepetition(unittest.TestCase):
@@ -96,9 +115,7 @@ class SweepWithAFailedRepetition(unittest.TestCase):
             peers = children(sweep.pid)
             if peers:
                 time.sleep(0.3)
-                if peers[0] in children(sweep.pid):
-                    os.kill(peers[0], 9)
-                    killed = peers[0]
+                killed = kill_while_running(peers[0])
             time.sleep(0.01)
         _, stderr = sweep.communicate(timeout=300)
         self.assertIsNotNone(killed, "no peer process was seen")

@@ -31,7 +31,8 @@ class repetition_runner {
 
  private:
   payload_pool& pool_for(std::size_t size);
-  // The calibrated count of `name`, calibrating it first if needed; sets `error` on failure.
+  // The calibrated count of `name`, calibrating it first if needed; 0 with `failure` set when a
+  // pilot run failed (that repetition reports it; the next one calibrates again).
   std::uint64_t message_count(const std::string& name, workload w, const transport_entry& transport,
                               payload_pool& pool, run_result& failure);
 

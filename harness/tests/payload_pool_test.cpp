@@ -60,8 +60,8 @@ TEST(PayloadPool, large_messages_rotate_over_four_last_level_caches_within_a_gib
   EXPECT_EQ(payload_pool::pool_bytes_for(4096, 32 * mib), 128 * mib);
   EXPECT_EQ(payload_pool::pool_bytes_for(64 * mib, 32 * mib), 128 * mib);
   EXPECT_EQ(payload_pool::pool_bytes_for(1 * mib, 480 * mib), 1024 * mib);  // capped
-  EXPECT_EQ(payload_pool::pool_bytes_for(1 * mib, 0), 8 * mib);  // cache size unknown
-  EXPECT_EQ(payload_pool::pool_bytes_for(64, 32 * mib), 64 * 1024);  // small: 1024 messages
+  EXPECT_EQ(payload_pool::pool_bytes_for(1 * mib, 0), 8 * mib);             // cache size unknown
+  EXPECT_EQ(payload_pool::pool_bytes_for(64, 32 * mib), 64 * 1024);         // small: 1024 messages
   const payload_pool pool(16 * mib, 32 * mib);
   EXPECT_EQ(pool.slots(), 8u);
   EXPECT_EQ(pool.bytes(), 128 * mib);

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -117,8 +116,7 @@ int main(int argc, char** argv) {
     for (const auto& transport : harness::transports()) {
       if (!selected(options.transports, transport.id)) continue;
       for (std::size_t size : options.sizes) {
-        const std::string name = std::string(harness::name_of(w)) + "/" +
-                                 std::string(transport.id) + "/bytes:" + std::to_string(size);
+        const std::string name = harness::benchmark_name(w, transport.id, size);
         for (int r = 0; r < repetitions; ++r) {
           benchmark::RegisterBenchmark(name.c_str(),
                                        [w, &transport, size, &runner](benchmark::State& state) {

@@ -12,11 +12,6 @@ namespace {
 // regenerate them); beyond this the cache starts over.
 constexpr std::size_t pool_cache_budget = std::size_t{4} << 30;
 
-std::string benchmark_name(workload w, const transport_entry& transport, std::size_t size) {
-  return std::string(name_of(w)) + "/" + std::string(transport.id) +
-         "/bytes:" + std::to_string(size);
-}
-
 // Every row carries the configuration that produced it (Google Benchmark's label).
 void label(benchmark::State& state, const run_result& result) {
   if (!result.description.empty()) state.SetLabel(result.description);
@@ -66,16 +61,18 @@ void report_success(benchmark::State& state, workload w, const run_result& resul
 }  // namespace
 
 repetition_runner::repetition_runner(run_settings settings, double min_time, int corrupt_repetition)
-    : settings_(settings), min_time_(min_time), corrupt_repetition_(corrupt_repetition) {}
+    : settings_(settings),
+      min_time_(min_time),
+      corrupt_repetition_(corrupt_repetition),
+      llc_bytes_(last_level_cache_bytes()) {}
 
 payload_pool& repetition_runner::pool_for(std::size_t size) {
   if (auto it = pools_.find(size); it != pools_.end()) return *it->second;
-  const std::size_t llc = last_level_cache_bytes();
   const std::size_t held = std::accumulate(
       pools_.begin(), pools_.end(), std::size_t{0},
       [](std::size_t sum, const auto& entry) { return sum + entry.second->bytes(); });
-  if (held + payload_pool::pool_bytes_for(size, llc) > pool_cache_budget) pools_.clear();
-  return *pools_.emplace(size, std::make_unique<payload_pool>(size, llc)).first->second;
+  if (held + payload_pool::pool_bytes_for(size, llc_bytes_) > pool_cache_budget) pools_.clear();
+  return *pools_.emplace(size, std::make_unique<payload_pool>(size, llc_bytes_)).first->second;
 }
 
 std::uint64_t repetition_runner::message_count(const std::string& name, workload w,
@@ -101,7 +98,7 @@ std::uint64_t repetition_runner::message_count(const std::string& name, workload
 
 void repetition_runner::run(benchmark::State& state, workload w, const transport_entry& transport,
                             std::size_t size) {
-  const std::string name = benchmark_name(w, transport, size);
+  const std::string name = benchmark_name(w, transport.id, size);
   const int repetition = ++repetitions_started_[name];
   payload_pool& pool = pool_for(size);
 

@@ -39,6 +39,7 @@ class repetition_runner {
   run_settings settings_;
   double min_time_;
   int corrupt_repetition_;
+  std::size_t llc_bytes_;  // sizes the payload pools (payload_pool::pool_bytes_for)
   std::map<std::size_t, std::unique_ptr<payload_pool>> pools_;  // by message size
   std::map<std::string, std::uint64_t> counts_;                 // by benchmark name
   std::map<std::string, int> repetitions_started_;              // by benchmark name

@@ -100,7 +100,8 @@ class batching_channel final : public connection_channel {
   std::vector<std::span<const std::byte>> views_;
 };
 
-std::string kib(std::size_t bytes) {
+// "1 MiB", "64 KiB", "100 B".
+std::string size_text(std::size_t bytes) {
   if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
   if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes >> 10) + " KiB";
   return std::to_string(bytes) + " B";
@@ -108,19 +109,19 @@ std::string kib(std::size_t bytes) {
 
 // The one account of a pipes configuration: every lever as set, and the capacity actually got.
 std::string description(const pipes::options& o, sending how, std::size_t capacity) {
-  std::string text = "pipes: pipe " + kib(capacity) + " (asked ";
+  std::string text = "pipes: pipe " + size_text(capacity) + " (asked ";
   if (o.pipe_capacity == pipes::system_max_capacity) {
     text += "pipe-max-size)";
   } else if (o.pipe_capacity == 0) {
     text += "the kernel default)";
   } else {
-    text += kib(o.pipe_capacity) + ")";
+    text += size_text(o.pipe_capacity) + ")";
   }
   text += o.gather_writes ? ", header + payload in one writev"
                           : ", Python's writes (one <= 16 KiB, two above)";
   text += o.read_ahead ? ", read-ahead" : ", exact reads";
   if (o.zero_copy) {
-    text += ", vmsplice from a staging ring for payloads >= " + kib(o.zero_copy_threshold);
+    text += ", vmsplice from a staging ring for payloads >= " + size_text(o.zero_copy_threshold);
   }
   if (o.spin.count() > 0) {
     text += ", spin " + std::to_string(o.spin.count() / 1000) + " us before blocking";
@@ -135,8 +136,8 @@ std::string description(const pipes::options& o, sending how, std::size_t capaci
     case sending::batched:
       return text + "; send_batch of up to " +
              std::to_string(batching_channel::max_batch_messages) + " messages / " +
-             kib(batching_channel::max_batch_bytes) + ", messages over " +
-             kib(batching_channel::alone_above) + " sent alone (then it is send_bytes)";
+             size_text(batching_channel::max_batch_bytes) + ", messages over " +
+             size_text(batching_channel::alone_above) + " sent alone (then it is send_bytes)";
   }
   return text;
 }

@@ -205,6 +205,10 @@ std::string_view name_of(workload w) noexcept {
   return w == workload::throughput ? "throughput" : "latency";
 }
 
+std::string benchmark_name(workload w, std::string_view transport, std::size_t size) {
+  return std::string(name_of(w)) + "/" + std::string(transport) + "/bytes:" + std::to_string(size);
+}
+
 double run_result::cpu_seconds_per_gib() const noexcept {
   if (bytes_checked == 0) return 0;
   return cpu_seconds / (static_cast<double>(bytes_checked) / (1u << 30));

@@ -26,6 +26,9 @@ enum class workload { throughput, latency };
 
 std::string_view name_of(workload w) noexcept;
 
+// "<workload>/<transport>/bytes:<N>": a benchmark's name in the results (DESIGN.md).
+std::string benchmark_name(workload w, std::string_view transport, std::size_t size);
+
 struct run_settings {
   int leader_cpu = -1;  // -1: not pinned
   int follower_cpu = -1;

@@ -1,7 +1,6 @@
 // naive_pipe: two kernel pipes at their default size (64 KiB here), framed as Python frames.
 #include <fcntl.h>
 
-#include "baselines/os_objects.hpp"
 #include "baselines/python_framed_stream.hpp"
 #include "baselines/transports.hpp"
 
@@ -11,17 +10,17 @@ namespace {
 class naive_pipe final : public Transport {
  public:
   naive_pipe() {
-    std::tie(to_follower_read_, to_follower_write_) = os_pipe();
-    std::tie(to_leader_read_, to_leader_write_) = os_pipe();
-    const int bytes = ::fcntl(to_follower_write_.get(), F_GETPIPE_SZ);
+    const int bytes = ::fcntl(to_follower_.write_end.get(), F_GETPIPE_SZ);
     if (bytes > 0) capacity_ = static_cast<std::size_t>(bytes);
   }
 
   std::unique_ptr<Channel> open(Role role) override {
     if (role == Role::leader) {
-      return make_python_framed_stream(std::move(to_leader_read_), std::move(to_follower_write_));
+      return make_python_framed_stream(std::move(to_leader_.read_end),
+                                       std::move(to_follower_.write_end));
     }
-    return make_python_framed_stream(std::move(to_follower_read_), std::move(to_leader_write_));
+    return make_python_framed_stream(std::move(to_follower_.read_end),
+                                     std::move(to_leader_.write_end));
   }
 
   std::string describe() const override {
@@ -33,8 +32,8 @@ class naive_pipe final : public Transport {
   std::optional<std::size_t> pipe_capacity() const override { return capacity_; }
 
  private:
-  pipes::fd to_follower_read_, to_follower_write_;
-  pipes::fd to_leader_read_, to_leader_write_;
+  pipes::pipe_fds to_follower_ = pipes::open_pipe();
+  pipes::pipe_fds to_leader_ = pipes::open_pipe();
   std::optional<std::size_t> capacity_;
 };
 

@@ -4,9 +4,7 @@
 
 #include <cerrno>
 #include <system_error>
-#include <tuple>
-
-#include "baselines/os_objects.hpp"
+#include <utility>
 
 namespace baselines {
 
@@ -20,8 +18,12 @@ bool lifeline::peer_gone(std::chrono::milliseconds timeout) const {
 }
 
 lifeline_pair::lifeline_pair() {
-  std::tie(leader_watch_, follower_keep_) = os_pipe();
-  std::tie(follower_watch_, leader_keep_) = os_pipe();
+  auto [leader_watch, follower_keep] = pipes::open_pipe();
+  auto [follower_watch, leader_keep] = pipes::open_pipe();
+  leader_watch_ = std::move(leader_watch);
+  follower_keep_ = std::move(follower_keep);
+  follower_watch_ = std::move(follower_watch);
+  leader_keep_ = std::move(leader_keep);
 }
 
 lifeline lifeline_pair::take(Role role) noexcept {

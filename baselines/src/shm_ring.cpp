@@ -21,6 +21,7 @@
 
 #include "baselines/transports.hpp"
 #include "peer_lifeline.hpp"
+#include "size_text.hpp"
 
 namespace baselines {
 namespace {
@@ -364,14 +365,13 @@ class shm_ring final : public Transport {
   }
 
   std::string describe() const override {
-    const auto kib = [](std::size_t bytes) { return std::to_string(bytes >> 10) + " KiB"; };
-    return "SPSC byte ring per direction, " + kib(ring_bytes_) +
+    return "SPSC byte ring per direction, " + size_text(ring_bytes_) +
            " each, anonymous MAP_SHARED mapping made before fork (no name); 8-B length prefix, "
            "8-B aligned records; messages up to " +
            std::to_string(ring_bytes_ / 2 - header_size) +
            " B stored contiguously (wrap marker) and received in place, larger ones streamed in "
            "pieces of up to " +
-           kib(ring_bytes_ / 8) + " and copied out; wait: spin " +
+           size_text(ring_bytes_ / 8) + " and copied out; wait: spin " +
            std::to_string(spin_time.count()) +
            " us, then FUTEX_WAIT (shared) on a sleeping flag, FUTEX_WAKE only if it is set; "
            "peer checked every " +

@@ -1,7 +1,8 @@
 // socketpair: one AF_UNIX stream pair at default buffer sizes, framed as Python frames.
 #include <sys/socket.h>
 
-#include "baselines/os_objects.hpp"
+#include <tuple>
+
 #include "baselines/python_framed_stream.hpp"
 #include "baselines/transports.hpp"
 
@@ -10,11 +11,11 @@ namespace {
 
 class unix_socketpair final : public Transport {
  public:
-  unix_socketpair() { std::tie(leader_end_, follower_end_) = os_socketpair(SOCK_STREAM); }
+  unix_socketpair() { std::tie(leader_end_, follower_end_) = pipes::open_socketpair(SOCK_STREAM); }
 
   std::unique_ptr<Channel> open(Role role) override {
     pipes::fd& end = role == Role::leader ? leader_end_ : follower_end_;
-    pipes::fd copy = duplicate(end);
+    pipes::fd copy = pipes::duplicate(end);
     return make_python_framed_stream(std::move(end), std::move(copy));
   }
 

@@ -21,7 +21,6 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "baselines/os_objects.hpp"
 #include "baselines/transports.hpp"
 #include "peer_lifeline.hpp"
 #include "unique_name.hpp"
@@ -152,7 +151,6 @@ class zmq_pair final : public Transport {
  public:
   zmq_pair(zmq_kind kind, std::size_t message_size)
       : kind_(kind), hwm_(high_water_mark(message_size)), owner_(::getpid()) {
-    std::tie(endpoint_in_, endpoint_out_) = os_pipe();
     if (kind_ == zmq_kind::ipc) make_private_directory();
   }
 
@@ -173,9 +171,9 @@ class zmq_pair final : public Transport {
       if (kind_ == zmq_kind::ipc && ::chmod(socket_path_.c_str(), 0600) != 0) {
         throw std::system_error(errno, std::system_category(), "chmod " + socket_path_);
       }
-      write_endpoint(endpoint_out_, socket.get(zmq::sockopt::last_endpoint));
+      write_endpoint(endpoint_.write_end, socket.get(zmq::sockopt::last_endpoint));
     } else {
-      socket.connect(read_endpoint(endpoint_in_));
+      socket.connect(read_endpoint(endpoint_.read_end));
     }
     auto channel =
         std::make_unique<zmq_channel>(lifelines_.take(role), std::move(context), std::move(socket));
@@ -226,8 +224,8 @@ class zmq_pair final : public Transport {
   zmq_kind kind_;
   int hwm_;
   pid_t owner_;
-  std::string dir_, socket_path_;         // ipc only
-  pipes::fd endpoint_in_, endpoint_out_;  // follower -> leader: the bound endpoint
+  std::string dir_, socket_path_;                  // ipc only
+  pipes::pipe_fds endpoint_ = pipes::open_pipe();  // follower -> leader: the bound endpoint
   lifeline_pair lifelines_;
 };
 

@@ -11,12 +11,13 @@
 #include <vector>
 
 #include "forked_peer.hpp"
+#include "test_stream.hpp"
 
 namespace {
 
 using baselines::chunk_header_size;
-using baselines_test::fill;
-using baselines_test::is_message;
+using transport_test::fill;
+using transport_test::is_message;
 
 constexpr std::size_t max_datagram = 64;
 

@@ -9,51 +9,72 @@
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
-#include <vector>
 
-#include "baselines/os_objects.hpp"
+namespace transport_test {
 
-namespace baselines_test {
-
-std::pair<std::unique_ptr<baselines::Channel>, forked_peer> forked_peer::start(
-    std::unique_ptr<baselines::Transport> transport,
-    std::function<void(baselines::Channel&)> body) {
-  auto [error_in, error_out] = baselines::os_pipe();
+forked_peer::forked_peer(std::unique_ptr<baselines::Transport>& transport, baselines::Role role,
+                         const body_fn& body) {
+  auto [opened_in, opened_out] = pipes::open_pipe();
+  auto [errors_in, errors_out] = pipes::open_pipe();
   const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::system_error(errno, std::system_category(), "fork");
-  if (pid == 0) {
-    error_in.close();
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::system_error(errno, std::system_category(), "fork");
+  if (pid_ == 0) {
+    opened_in.close();
+    errors_in.close();
     int status = 0;
     try {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(3);
-      auto channel = transport->open(baselines::Role::follower);
+      ::signal(SIGPIPE, SIG_IGN);
+      auto channel = transport->open(role);
       transport.reset();
+      const std::byte open_byte{'o'};
+      pipes::write_all(opened_out, std::span(&open_byte, 1));
+      opened_out.close();
       body(*channel);
     } catch (const std::exception& e) {
       const std::string what = e.what();
       std::error_code ignored;
-      pipes::write_all(error_out, std::as_bytes(std::span(what)), ignored);
+      pipes::write_all(errors_out, std::as_bytes(std::span(what)), ignored);
       status = 1;
     }
     ::_exit(status);
   }
-  error_out.close();
-  forked_peer peer(pid, std::move(error_in));
+  opened_ = std::move(opened_in);
+  errors_ = std::move(errors_in);
+}
+
+std::pair<std::unique_ptr<baselines::Channel>, forked_peer> forked_peer::start(
+    std::unique_ptr<baselines::Transport> transport, const body_fn& body) {
+  forked_peer peer(transport, baselines::Role::follower, body);
   auto channel = transport->open(baselines::Role::leader);
   transport.reset();
   return {std::move(channel), std::move(peer)};
 }
 
 forked_peer::forked_peer(forked_peer&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)), errors_(std::move(other.errors_)) {}
+    : pid_(std::exchange(other.pid_, -1)),
+      opened_(std::move(other.opened_)),
+      errors_(std::move(other.errors_)) {}
 
 forked_peer::~forked_peer() {
   if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
+    kill();
     wait();
   }
+}
+
+bool forked_peer::wait_until_open() {
+  std::byte byte{};
+  std::error_code ec;
+  const std::size_t n = opened_.read(std::span(&byte, 1), ec);
+  opened_ = pipes::fd();
+  return !ec && n == 1;
+}
+
+void forked_peer::kill() const noexcept {
+  if (pid_ > 0) ::kill(pid_, SIGKILL);
 }
 
 std::string forked_peer::wait() {
@@ -78,24 +99,4 @@ std::string forked_peer::wait() {
   return {};
 }
 
-void fill(std::uint64_t seq, std::span<std::byte> out) {
-  std::uint64_t x = seq * 0x9e3779b97f4a7c15ull + out.size() + 1;
-  for (std::size_t i = 0; i < out.size(); i += 8) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    std::memcpy(out.data() + i, &x, std::min<std::size_t>(8, out.size() - i));
-  }
-}
-
-bool is_message(std::uint64_t seq, std::size_t size, std::span<const std::byte> got) {
-  if (got.size() != size) return false;
-  std::vector<std::byte> want(size);
-  fill(seq, want);
-  return size == 0 || std::memcmp(got.data(), want.data(), size) == 0;
-}
-
-void echo(baselines::Channel& channel, std::size_t count, std::size_t scratch_bytes) {
-  std::vector<std::byte> scratch(scratch_bytes);
-  for (std::size_t i = 0; i < count; ++i) channel.send(channel.receive(scratch));
-}
-
-}  // namespace baselines_test
+}  // namespace transport_test

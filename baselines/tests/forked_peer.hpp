@@ -1,6 +1,6 @@
-// Runs the follower side of a transport in a forked child while the test process plays both the
-// controller and the leader, in the order the harness uses: make the Transport, fork, open both
-// sides, then drop every Transport copy.
+// One side of a transport in a forked child, in the order the harness uses: the Transport is
+// made before fork(), each process opens its own side and then drops its Transport copy. Shared
+// by the baselines and harness tests.
 #pragma once
 
 #include <sys/types.h>
@@ -8,42 +8,45 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "baselines/channel.hpp"
 #include "pipes/fd.hpp"
 
-namespace baselines_test {
+namespace transport_test {
 
 class forked_peer {
  public:
-  // Forks a child that opens the follower side, drops its Transport copy and runs `body`;
-  // then opens the leader side here, destroys `transport` and returns the leader's channel.
-  // The child exits 0 if `body` returned, else it reports the exception's text.
+  using body_fn = std::function<void(baselines::Channel&)>;
+
+  // Forks a child that opens `role` of `transport`, drops its copy of the Transport, tells this
+  // process that its side is open (wait_until_open), runs `body` and exits: 0 if `body`
+  // returned, else 1 after handing the exception's text to wait(). The child ignores SIGPIPE
+  // (a dead reader is an error to report, as in the harness) and dies with this process.
+  forked_peer(std::unique_ptr<baselines::Transport>& transport, baselines::Role role,
+              const body_fn& body);
+
+  // The common case: the child is the follower; this process opens the leader's side, destroys
+  // `transport` and returns the leader's channel.
   static std::pair<std::unique_ptr<baselines::Channel>, forked_peer> start(
-      std::unique_ptr<baselines::Transport> transport,
-      std::function<void(baselines::Channel&)> body);
+      std::unique_ptr<baselines::Transport> transport, const body_fn& body);
 
   forked_peer(forked_peer&& other) noexcept;
   forked_peer& operator=(forked_peer&&) = delete;
   ~forked_peer();  // kills and reaps a child still running
 
-  // Waits for the child: "" if its body returned, else its error or how it died.
+  // Waits until the child has opened its side; false if it ended first.
+  bool wait_until_open();
+  // SIGKILL, now (async-signal-safe: a test may call it from another thread).
+  void kill() const noexcept;
+  // Waits for the child: "" if its body returned, else the exception's text or how it ended
+  // ("killed by Killed", "exited with N").
   std::string wait();
 
  private:
-  forked_peer(pid_t pid, pipes::fd errors) noexcept : pid_(pid), errors_(std::move(errors)) {}
-
   pid_t pid_ = -1;
-  pipes::fd errors_;
+  pipes::fd opened_;  // one byte arrives when the child's side is open
+  pipes::fd errors_;  // the child's exception text, then end of file
 };
 
-// Fills `out` with bytes that depend on `seq` and the position.
-void fill(std::uint64_t seq, std::span<std::byte> out);
-
-// True if `got` is what fill(seq, ...) makes for got.size() bytes of size `size`.
-bool is_message(std::uint64_t seq, std::size_t size, std::span<const std::byte> got);
-
-// Echoes `count` messages: receives each and sends it back.
-void echo(baselines::Channel& channel, std::size_t count, std::size_t scratch_bytes);
-
-}  // namespace baselines_test
+}  // namespace transport_test

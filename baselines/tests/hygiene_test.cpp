@@ -19,13 +19,14 @@
 
 #include "baselines/transports.hpp"
 #include "forked_peer.hpp"
+#include "test_stream.hpp"
 #include "unique_name.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using baselines::named_resource;
-using baselines_test::forked_peer;
+using transport_test::forked_peer;
 
 struct created {
   named_resource kind;
@@ -140,7 +141,7 @@ class HygieneTest : public ::testing::TestWithParam<factory> {
 TEST_P(HygieneTest, nothing_is_left_after_a_normal_run) {
   {
     auto [channel, peer] = forked_peer::start(
-        make(), [](baselines::Channel& c) { baselines_test::echo(c, 20, 1u << 20); });
+        make(), [](baselines::Channel& c) { transport_test::echo(c, 20, 1u << 20); });
     std::vector<std::byte> message(70000), scratch(1u << 20);
     for (int i = 0; i < 20; ++i) {
       channel->send(message);
@@ -154,7 +155,7 @@ TEST_P(HygieneTest, nothing_is_left_after_a_normal_run) {
 TEST_P(HygieneTest, nothing_is_left_after_the_peer_is_killed) {
   {
     auto [channel, peer] = forked_peer::start(make(), [](baselines::Channel& c) {
-      baselines_test::echo(c, 5, 1u << 20);
+      transport_test::echo(c, 5, 1u << 20);
       ::raise(SIGKILL);
     });
     std::vector<std::byte> message(70000), scratch(1u << 20);

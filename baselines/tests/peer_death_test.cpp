@@ -10,12 +10,13 @@
 
 #include "baselines/transports.hpp"
 #include "forked_peer.hpp"
+#include "test_stream.hpp"
 
 namespace {
 
-using baselines_test::fill;
-using baselines_test::forked_peer;
-using baselines_test::is_message;
+using transport_test::fill;
+using transport_test::forked_peer;
+using transport_test::is_message;
 
 struct factory {
   const char* name;
@@ -62,7 +63,7 @@ TEST_P(PeerDeathTest, messages_sent_before_the_peer_left_arrive_then_peer_closed
 
 TEST_P(PeerDeathTest, killed_peer_is_peer_closed_for_a_waiting_receiver) {
   auto [channel, peer] = forked_peer::start(make(), [](baselines::Channel& c) {
-    baselines_test::echo(c, 2, 1u << 20);
+    transport_test::echo(c, 2, 1u << 20);
     // Dies once the leader has its echoes: a message still in this process's own buffers
     // (ZeroMQ sends from an I/O thread) would die with it, on any transport.
     std::vector<std::byte> scratch(1u << 20);

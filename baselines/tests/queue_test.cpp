@@ -9,12 +9,13 @@
 #include "boost_mq.hpp"
 #include "forked_peer.hpp"
 #include "posix_mq.hpp"
+#include "test_stream.hpp"
 
 namespace {
 
-using baselines_test::fill;
-using baselines_test::forked_peer;
-using baselines_test::is_message;
+using transport_test::fill;
+using transport_test::forked_peer;
+using transport_test::is_message;
 
 constexpr std::size_t largest = 4u << 20;
 
@@ -28,7 +29,7 @@ std::vector<std::size_t> sizes_around(std::size_t chunk) {
 void expect_echoes(std::unique_ptr<baselines::Transport> transport,
                    const std::vector<std::size_t>& sizes) {
   auto [channel, peer] = forked_peer::start(std::move(transport), [&](baselines::Channel& c) {
-    baselines_test::echo(c, sizes.size(), largest);
+    transport_test::echo(c, sizes.size(), largest);
   });
   std::vector<std::byte> scratch(largest);
   for (std::size_t i = 0; i < sizes.size(); ++i) {

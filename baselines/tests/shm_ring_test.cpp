@@ -8,12 +8,14 @@
 
 #include "baselines/transports.hpp"
 #include "forked_peer.hpp"
+#include "size_text.hpp"
+#include "test_stream.hpp"
 
 namespace {
 
-using baselines_test::fill;
-using baselines_test::forked_peer;
-using baselines_test::is_message;
+using transport_test::fill;
+using transport_test::forked_peer;
+using transport_test::is_message;
 
 constexpr std::size_t ring = 4096;
 constexpr std::size_t header = 8;
@@ -26,7 +28,7 @@ std::unique_ptr<baselines::Transport> small_ring() {
 // The leader sends each size in turn and checks its echo.
 void expect_echoes(const std::vector<std::size_t>& sizes, std::size_t scratch_bytes = 1u << 20) {
   auto [channel, peer] = forked_peer::start(small_ring(), [&](baselines::Channel& c) {
-    baselines_test::echo(c, sizes.size(), scratch_bytes);
+    transport_test::echo(c, sizes.size(), scratch_bytes);
   });
   std::vector<std::byte> scratch(scratch_bytes);
   for (std::size_t i = 0; i < sizes.size(); ++i) {
@@ -121,7 +123,7 @@ TEST(ShmRing, ring_size_must_be_a_power_of_two) {
 
 TEST(ShmRing, describes_its_ring_size_and_wake_up) {
   const auto text = baselines::make_shm_ring({})->describe();
-  EXPECT_NE(text.find(std::to_string(baselines::shm_ring_default_bytes >> 10) + " KiB"),
+  EXPECT_NE(text.find(baselines::size_text(baselines::shm_ring_default_bytes) + " each"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("FUTEX_WAIT"), std::string::npos) << text;

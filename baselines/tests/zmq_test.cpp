@@ -7,13 +7,14 @@
 
 #include "baselines/transports.hpp"
 #include "forked_peer.hpp"
+#include "test_stream.hpp"
 #include "unique_name.hpp"
 
 namespace {
 
-using baselines_test::fill;
-using baselines_test::forked_peer;
-using baselines_test::is_message;
+using transport_test::fill;
+using transport_test::forked_peer;
+using transport_test::is_message;
 
 std::vector<std::string> directories;
 
@@ -37,7 +38,7 @@ class ZmqTest : public ::testing::TestWithParam<bool> {  // true: ipc, false: tc
 
 TEST_P(ZmqTest, open_returns_connected_so_the_socket_file_can_go_before_any_message) {
   auto [channel, peer] = forked_peer::start(
-      make(1u << 20), [](baselines::Channel& c) { baselines_test::echo(c, 3, 1u << 20); });
+      make(1u << 20), [](baselines::Channel& c) { transport_test::echo(c, 3, 1u << 20); });
   // Both sides are open and the transport is gone: for ipc, so are the directory and the
   // socket file, yet the messages flow, because the handshake connected the sockets first.
   if (GetParam()) {

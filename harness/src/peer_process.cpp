@@ -14,6 +14,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 #include <system_error>
 #include <type_traits>
 
@@ -29,12 +30,6 @@ constexpr auto failure_grace = std::chrono::milliseconds(200);
 
 [[noreturn]] void throw_errno(const char* what) {
   throw std::system_error(errno, std::system_category(), what);
-}
-
-std::pair<pipes::fd, pipes::fd> make_socketpair(int type) {
-  int raw[2];
-  if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, raw) != 0) throw_errno("socketpair");
-  return {pipes::fd(raw[0]), pipes::fd(raw[1])};
 }
 
 // Two counters on separate cache lines in memory shared by the controller and both children.
@@ -145,18 +140,26 @@ struct child {
   }
 };
 
-pid_t fork_child(baselines::Role side, const role& r, pipes::fd control, pipes::fd peer_link,
-                 std::atomic<std::uint64_t>& progress,
-                 std::unique_ptr<baselines::Transport>& transport, const pipes::fd& other_control,
-                 const pipes::fd& other_link) {
+// One child to fork: the side it opens, the role it plays, its ends of the sockets.
+struct child_plan {
+  baselines::Role side;
+  const role& plays;
+  pipes::fd control;    // its end of its control socket with the controller
+  pipes::fd peer_link;  // its end of the socket between leader and follower
+  std::atomic<std::uint64_t>& progress;
+};
+
+// Forks the child of `plan`. The child closes `not_its_own` first (the controller's ends, and
+// the other child's if it exists yet), so that a death of their owner reads as EOF at once.
+pid_t fork_child(child_plan plan, std::unique_ptr<baselines::Transport>& transport,
+                 std::initializer_list<const pipes::fd*> not_its_own) {
   const pid_t controller = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw_errno("fork");
   if (pid == 0) {
-    // Drop the other side's descriptors, so that its death reads as EOF here and not later.
-    ::close(other_control.get());
-    ::close(other_link.get());
-    child_main(side, r, control, peer_link, progress, std::move(transport), controller);
+    for (const pipes::fd* other : not_its_own) ::close(other->get());
+    child_main(plan.side, plan.plays, plan.control, plan.peer_link, plan.progress,
+               std::move(transport), controller);
   }
   return pid;
 }
@@ -270,9 +273,9 @@ double process_cpu_seconds() noexcept {
 pair_outcome run_pair(std::unique_ptr<baselines::Transport> transport, const role& leader,
                       const role& follower, std::chrono::milliseconds stall_timeout) {
   shared_progress_mapping progress;
-  auto [leader_control, leader_control_child] = make_socketpair(SOCK_SEQPACKET);
-  auto [follower_control, follower_control_child] = make_socketpair(SOCK_SEQPACKET);
-  auto [leader_link, follower_link] = make_socketpair(SOCK_STREAM);
+  auto [leader_control, leader_control_child] = pipes::open_socketpair(SOCK_SEQPACKET);
+  auto [follower_control, follower_control_child] = pipes::open_socketpair(SOCK_SEQPACKET);
+  auto [leader_link, follower_link] = pipes::open_socketpair(SOCK_STREAM);
 
   child lead;
   lead.name = leader.name;
@@ -284,12 +287,13 @@ pair_outcome run_pair(std::unique_ptr<baselines::Transport> transport, const rol
   follow.progress = &(*progress).follower.done;
   pair_outcome outcome;
   try {
-    lead.pid = fork_child(baselines::Role::leader, leader, std::move(leader_control_child),
-                          std::move(leader_link), (*progress).leader.done, transport,
-                          follower_control_child, follower_link);
-    follow.pid = fork_child(baselines::Role::follower, follower, std::move(follower_control_child),
-                            std::move(follower_link), (*progress).follower.done, transport,
-                            lead.control, follow.control);
+    lead.pid = fork_child(
+        {baselines::Role::leader, leader, std::move(leader_control_child), std::move(leader_link),
+         (*progress).leader.done},
+        transport, {&lead.control, &follow.control, &follower_control_child, &follower_link});
+    follow.pid = fork_child({baselines::Role::follower, follower, std::move(follower_control_child),
+                             std::move(follower_link), (*progress).follower.done},
+                            transport, {&lead.control, &follow.control});
   } catch (const std::exception& e) {
     outcome.error = std::string("starting the processes: ") + e.what();
   }

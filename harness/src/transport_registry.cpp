@@ -4,7 +4,6 @@
 #include <array>
 
 #include "baselines/transports.hpp"
-#include "tuned_pipe_transports.hpp"
 
 namespace harness {
 namespace {
@@ -12,19 +11,19 @@ namespace {
 const std::array registry{
     transport_entry{"memcpy", nullptr},
     transport_entry{"naive_pipe", &baselines::make_naive_pipe},
-    transport_entry{"tuned_pipe", &make_tuned_pipe},
+    transport_entry{"tuned_pipe", &baselines::make_tuned_pipe},
     // The same code as tuned_pipe under a second name: the gap between the two, measured
     // interleaved in one run, is that run's noise floor.
-    transport_entry{"control_twin", &make_tuned_pipe},
-    transport_entry{"tuned_pipe_loan", &make_tuned_pipe_loan},
-    transport_entry{"tuned_pipe_built", &make_tuned_pipe_built},
-    transport_entry{"tuned_pipe_batch", &make_tuned_pipe_batch},
-    transport_entry{"tuned_pipe_spin", &make_tuned_pipe_spin},
-    transport_entry{"pipe_levers_off", &make_pipe_levers_off},
-    transport_entry{"pipe_bigbuf", &make_pipe_bigbuf},
-    transport_entry{"pipe_writev", &make_pipe_writev},
-    transport_entry{"pipe_readahead", &make_pipe_readahead},
-    transport_entry{"pipe_vmsplice", &make_pipe_vmsplice},
+    transport_entry{"control_twin", &baselines::make_tuned_pipe},
+    transport_entry{"tuned_pipe_loan", &baselines::make_tuned_pipe_loan},
+    transport_entry{"tuned_pipe_built", &baselines::make_tuned_pipe_built},
+    transport_entry{"tuned_pipe_batch", &baselines::make_tuned_pipe_batch},
+    transport_entry{"tuned_pipe_spin", &baselines::make_tuned_pipe_spin},
+    transport_entry{"pipe_levers_off", &baselines::make_pipe_levers_off},
+    transport_entry{"pipe_bigbuf", &baselines::make_pipe_bigbuf},
+    transport_entry{"pipe_writev", &baselines::make_pipe_writev},
+    transport_entry{"pipe_readahead", &baselines::make_pipe_readahead},
+    transport_entry{"pipe_vmsplice", &baselines::make_pipe_vmsplice},
     transport_entry{"socketpair", &baselines::make_socketpair},
     transport_entry{"boost_mq", &baselines::make_boost_mq},
     transport_entry{"posix_mq", &baselines::make_posix_mq},

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "forked_peer.hpp"
 #include "pipes/fd.hpp"
 #include "test_stream.hpp"
 #include "test_transports.hpp"
@@ -34,15 +35,14 @@ namespace {
 
 using baselines::Channel;
 using baselines::Role;
-using harness_test::expect_message;
-using harness_test::fill;
-using harness_test::message_mismatch;
-using harness_test::size_of;
-using harness_test::stream_shape;
+using transport_test::expect_message;
+using transport_test::fill;
+using transport_test::forked_peer;
+using transport_test::message_mismatch;
+using transport_test::size_of;
+using transport_test::stream_shape;
 using clock = std::chrono::steady_clock;
 
-constexpr int mismatch_exit = 3;  // a child's exit status when it received a wrong message
-constexpr int error_exit = 2;     // ... when its transport failed before it was killed
 constexpr auto detection_limit = std::chrono::seconds(2);
 constexpr int kills_per_case = 3;
 
@@ -89,75 +89,6 @@ int open_descriptors() {
   }
 }
 
-// A forked process running one side of a transport; killed and reaped by the destructor.
-class peer {
- public:
-  // Forks; the child opens `role`, drops its copy of the transport, tells the parent it is
-  // open, runs `body` and exits (status error_exit or mismatch_exit if body throws).
-  peer(std::unique_ptr<baselines::Transport>& transport, Role role,
-       const std::function<void(Channel&)>& body) {
-    int raw[2];
-    if (::pipe2(raw, O_CLOEXEC) != 0) throw std::system_error(errno, std::system_category());
-    pipes::fd ready_read(raw[0]), ready_write(raw[1]);
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::system_error(errno, std::system_category(), "fork");
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      ::signal(SIGPIPE, SIG_IGN);
-      int status = 0;
-      try {
-        auto channel = transport->open(role);
-        transport.reset();
-        ready_read = pipes::fd();
-        const char byte = 'r';
-        if (::write(ready_write.get(), &byte, 1) != 1) ::_exit(error_exit);
-        body(*channel);
-      } catch (const message_mismatch&) {
-        status = mismatch_exit;
-      } catch (...) {
-        status = error_exit;
-      }
-      ::_exit(status);
-    }
-    ready_ = std::move(ready_read);
-  }
-  ~peer() {
-    kill();
-    reap();
-  }
-  peer(const peer&) = delete;
-  peer& operator=(const peer&) = delete;
-
-  // Waits until the child has opened its side (false if it died first).
-  bool wait_until_open() {
-    char byte = 0;
-    ssize_t n;
-    do n = ::read(ready_.get(), &byte, 1);
-    while (n < 0 && errno == EINTR);
-    ready_ = pipes::fd();
-    return n == 1;
-  }
-  void kill() const noexcept {
-    if (pid_ > 0) ::kill(pid_, SIGKILL);
-  }
-  // How the child ended: "killed", "mismatch", "error", "exit N".
-  std::string reap() {
-    if (pid_ <= 0) return "reaped";
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) return "killed";
-    if (WIFEXITED(status) && WEXITSTATUS(status) == mismatch_exit) return "mismatch";
-    if (WIFEXITED(status) && WEXITSTATUS(status) == error_exit) return "error";
-    return "exit " + std::to_string(status);
-  }
-
- private:
-  pid_t pid_ = -1;
-  pipes::fd ready_;
-};
-
 std::unique_ptr<baselines::Transport> make(const harness::transport_entry& entry,
                                            const stream_shape& shape) {
   return entry.make({.message_size = shape.max_size});
@@ -195,7 +126,7 @@ kill_outcome kill_peer_during_stream(const harness::transport_entry& entry, cons
                                      Role survivor_role, std::mt19937& rng) {
   const bool survivor_sends = survivor_role == Role::leader;
   auto transport = make(entry, b.shape);
-  peer victim(transport, survivor_sends ? Role::follower : Role::leader, [&](Channel& c) {
+  forked_peer victim(transport, survivor_sends ? Role::follower : Role::leader, [&](Channel& c) {
     std::uint64_t checked = 0;
     if (survivor_sends) receive_forever(c, b.shape, checked);
     send_forever(c, b.shape);
@@ -232,7 +163,7 @@ kill_outcome kill_peer_during_stream(const harness::transport_entry& entry, cons
   out.error_before_kill = failed_at < kill_time;
   out.detection_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(failed_at - kill_time).count();
-  copy_text(out.victim_ended, victim.reap());
+  copy_text(out.victim_ended, victim.wait());
   return out;
 }
 
@@ -240,9 +171,7 @@ kill_outcome kill_peer_during_stream(const harness::transport_entry& entry, cons
 // survivor that hangs is seen as hanging instead of hanging the test. Empty if it hung.
 std::optional<kill_outcome> survive_a_kill(const harness::transport_entry& entry, const band& b,
                                            Role survivor_role, unsigned seed) {
-  int raw[2];
-  if (::pipe2(raw, O_CLOEXEC) != 0) throw std::system_error(errno, std::system_category());
-  pipes::fd report_read(raw[0]), report_write(raw[1]);
+  auto [report_read, report_write] = pipes::open_pipe();
   const pid_t survivor = ::fork();
   if (survivor < 0) throw std::system_error(errno, std::system_category(), "fork");
   if (survivor == 0) {
@@ -309,7 +238,7 @@ TEST_P(ProcessFaultTest, killed_peer_is_an_error_within_two_seconds_never_a_part
         EXPECT_FALSE(out.mismatch) << where << out.error;
         EXPECT_FALSE(out.error_before_kill) << where << "failed before the kill: " << out.error
                                             << " (victim " << out.victim_ended << ")";
-        EXPECT_STREQ(out.victim_ended, "killed") << where << out.error;
+        EXPECT_STREQ(out.victim_ended, "killed by Killed") << where << out.error;
         EXPECT_STRNE(out.error, "") << where;
         EXPECT_LT(out.detection_ns, std::chrono::nanoseconds(detection_limit).count())
             << where << "noticed after " << out.detection_ns / 1000000 << " ms";
@@ -363,7 +292,7 @@ class signal_storm {
 void echo_under_storm(const harness::transport_entry& entry, const stream_shape& shape,
                       std::uint64_t count) {
   auto transport = make(entry, shape);
-  peer follower(transport, Role::follower, [&](Channel& c) {
+  forked_peer follower(transport, Role::follower, [&](Channel& c) {
     signal_storm storm;
     std::vector<std::byte> scratch(shape.max_size), want;
     for (std::uint64_t seq = 0; seq < count; ++seq) {
@@ -395,7 +324,7 @@ void echo_under_storm(const harness::transport_entry& entry, const stream_shape&
       ADD_FAILURE() << "message " << checked << ": " << e.what();
     }
   }
-  EXPECT_EQ(follower.reap(), "exit 0") << "the follower failed";
+  EXPECT_EQ(follower.wait(), "") << "the follower failed";
   EXPECT_EQ(checked, count);
   const auto handled = signals_handled.load() - before;
   EXPECT_GT(handled, 10u) << "the storm did not reach the leader";

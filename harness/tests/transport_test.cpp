@@ -24,9 +24,9 @@ using baselines::Channel;
 using harness::role;
 using harness::role_context;
 using harness::role_report;
-using harness_test::expect_message;
-using harness_test::fill;
-using harness_test::size_of;
+using transport_test::expect_message;
+using transport_test::fill;
+using transport_test::size_of;
 
 constexpr std::size_t max_message = 4u << 20;
 

@@ -19,12 +19,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "pipes/connection.hpp"
 #include "pipes/error.hpp"
 #include "pipes/frame.hpp"
-#include "pipes/syscalls.hpp"
+#include "syscalls.hpp"
 
 namespace {
 
@@ -130,13 +131,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   options.pipe_capacity = 0;
   const bool into_buffer = (bytes[0] & 2) != 0;
 
-  int raw[2];
-  if (::pipe2(raw, O_CLOEXEC) != 0) std::abort();
-  ::close(raw[1]);
+  auto [read_end, write_end] = pipes::open_pipe();
+  write_end.close();
   pipes::scoped_syscall read_guard(&pipes::syscall_table::read, &fuzz_read);
   pipes::scoped_syscall readv_guard(&pipes::syscall_table::readv, &fuzz_readv);
   pipes::scoped_syscall poll_guard(&pipes::syscall_table::poll, &fuzz_poll);
-  auto connection = pipes::Connection::adopt(raw[0], -1, options);
+  pipes::Connection connection(std::move(read_end), pipes::fd(), options);
 
   std::vector<std::byte> small(bytes[0] >> 2);  // 0..63 bytes: exercises buffer_too_short
   std::size_t expected_offset = 0;

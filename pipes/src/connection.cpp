@@ -7,9 +7,9 @@
 
 #include "frame_reader.hpp"
 #include "frame_writer.hpp"
-#include "pipes/syscalls.hpp"
 #include "readiness.hpp"
 #include "sigpipe_guard.hpp"
+#include "syscalls.hpp"
 
 namespace pipes {
 namespace {
@@ -288,22 +288,22 @@ void Connection::close() {
   if (ec) throw_error(ec, "pipes::Connection::close");
 }
 
-std::pair<int, int> Connection::release(std::error_code& ec) noexcept {
+std::pair<fd, fd> Connection::release(std::error_code& ec) noexcept {
   ec.clear();
   if (reader_ && reader_->holds_unread()) {
     ec = std::make_error_code(std::errc::device_or_resource_busy);
-    return {-1, -1};
+    return {};
   }
-  const int read_fd = reader_ ? reader_->release().release() : -1;
-  const int write_fd = writer_ ? writer_->release().release() : -1;
+  fd read_end = reader_ ? reader_->release() : fd();
+  fd write_end = writer_ ? writer_->release() : fd();
   reader_.reset();
   writer_.reset();
-  return {read_fd, write_fd};
+  return {std::move(read_end), std::move(write_end)};
 }
 
-std::pair<int, int> Connection::release() {
+std::pair<fd, fd> Connection::release() {
   std::error_code ec;
-  const auto fds = release(ec);
+  auto fds = release(ec);
   if (ec) throw_error(ec, "pipes::Connection::release: read-ahead holds unread bytes");
   return fds;
 }
@@ -320,19 +320,8 @@ int Connection::write_fd() const noexcept { return writer_ ? writer_->native() :
 
 // --- factories ---
 
-namespace {
-
-std::pair<fd, fd> os_pipe() {
-  int raw[2];
-  if (syscalls().pipe2(raw, O_CLOEXEC) != 0)
-    throw std::system_error(detail::last_os_error(), "pipe2");
-  return {fd(raw[0]), fd(raw[1])};
-}
-
-}  // namespace
-
 pipe_ends make_pipe(const options& opts) {
-  auto [read_end, write_end] = os_pipe();
+  auto [read_end, write_end] = open_pipe();
   // The writer sizes the pipe; the reader then reads the size back.
   Connection writer(fd(), std::move(write_end), opts);
   Connection reader(std::move(read_end), fd(), opts);
@@ -340,8 +329,8 @@ pipe_ends make_pipe(const options& opts) {
 }
 
 std::pair<Connection, Connection> make_duplex(const options& opts) {
-  auto [a_read, a_write] = os_pipe();
-  auto [b_read, b_write] = os_pipe();
+  auto [a_read, a_write] = open_pipe();
+  auto [b_read, b_write] = open_pipe();
   Connection first(std::move(b_read), std::move(a_write), opts);
   Connection second(std::move(a_read), std::move(b_write), opts);
   return {std::move(first), std::move(second)};

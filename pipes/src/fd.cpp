@@ -1,8 +1,11 @@
 #include "pipes/fd.hpp"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+
 #include <cerrno>
 
-#include "pipes/syscalls.hpp"
+#include "syscalls.hpp"
 
 namespace pipes {
 
@@ -108,6 +111,28 @@ std::size_t read_full(const fd& in, std::span<std::byte> buffer) {
   const std::size_t n = read_full(in, buffer, ec);
   if (ec) throw std::system_error(ec, "read");
   return n;
+}
+
+pipe_fds open_pipe() {
+  int raw[2];
+  if (syscalls().pipe2(raw, O_CLOEXEC) != 0) {
+    throw std::system_error(errno, std::system_category(), "pipe2");
+  }
+  return {fd(raw[0]), fd(raw[1])};
+}
+
+std::pair<fd, fd> open_socketpair(int type) {
+  int raw[2];
+  if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, raw) != 0) {
+    throw std::system_error(errno, std::system_category(), "socketpair");
+  }
+  return {fd(raw[0]), fd(raw[1])};
+}
+
+fd duplicate(const fd& original) {
+  const int raw = syscalls().fcntl(original.get(), F_DUPFD_CLOEXEC, 0);
+  if (raw < 0) throw std::system_error(errno, std::system_category(), "dup");
+  return fd(raw);
 }
 
 }  // namespace pipes

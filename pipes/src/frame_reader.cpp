@@ -9,9 +9,9 @@
 #include "pipe_capacity.hpp"
 #include "pipes/error.hpp"
 #include "pipes/frame.hpp"
-#include "pipes/syscalls.hpp"
 #include "readiness.hpp"
 #include "sigpipe_guard.hpp"
+#include "syscalls.hpp"
 
 namespace pipes::detail {
 namespace {

@@ -8,7 +8,7 @@
 #include <climits>
 
 #include "pipes/options.hpp"
-#include "pipes/syscalls.hpp"
+#include "syscalls.hpp"
 
 namespace pipes::detail {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <climits>
 
-#include "pipes/syscalls.hpp"
+#include "syscalls.hpp"
 
 namespace pipes::detail {
 namespace {

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <new>
 
-#include "pipes/syscalls.hpp"
+#include "syscalls.hpp"
 
 namespace pipes::detail {
 namespace {

@@ -1,4 +1,4 @@
-#include "pipes/syscalls.hpp"
+#include "syscalls.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "pipes/connection.hpp"
-#include "pipes/syscalls.hpp"
+#include "syscalls.hpp"
 #include "test_support.hpp"
 
 namespace {

@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "pipes/connection.hpp"
-#include "pipes/syscalls.hpp"
+#include "syscalls.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -119,7 +119,7 @@ TEST(Capacity, unprivileged_request_above_the_limit_falls_back_to_the_limit) {
 }
 
 TEST(Capacity, a_pipe_only_read_from_is_left_as_its_writer_sized_it) {
-  auto [r, w] = pipes_test::os_pipe();
+  auto [r, w] = pipes::open_pipe();
   const std::size_t before = kernel_pipe_size(r.get());
   pipes::Connection reader(std::move(r), pipes::fd());
   EXPECT_EQ(reader.capacity(), before);

@@ -2,25 +2,20 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "pipes/syscalls.hpp"
+#include "syscalls.hpp"
 
 namespace {
-
-std::pair<pipes::fd, pipes::fd> os_pipe() {
-  int raw[2];
-  if (::pipe2(raw, O_CLOEXEC) != 0) throw std::system_error(errno, std::system_category());
-  return {pipes::fd(raw[0]), pipes::fd(raw[1])};
-}
 
 bool is_open(int raw) { return ::fcntl(raw, F_GETFD) != -1; }
 
 TEST(Fd, destructor_and_move_assignment_close) {
-  auto [r, w] = os_pipe();
+  auto [r, w] = pipes::open_pipe();
   const int raw_r = r.get();
   const int raw_w = w.get();
   {
@@ -36,11 +31,53 @@ TEST(Fd, destructor_and_move_assignment_close) {
 }
 
 TEST(Fd, release_gives_up_ownership) {
-  auto [r, w] = os_pipe();
+  auto [r, w] = pipes::open_pipe();
   const int raw = r.release();
   EXPECT_FALSE(r);
   EXPECT_TRUE(is_open(raw));
   ::close(raw);
+}
+
+bool closes_on_exec(const pipes::fd& f) { return (::fcntl(f.get(), F_GETFD) & FD_CLOEXEC) != 0; }
+
+TEST(Fd, open_pipe_gives_two_close_on_exec_ends_of_one_pipe) {
+  auto [r, w] = pipes::open_pipe();
+  EXPECT_TRUE(closes_on_exec(r));
+  EXPECT_TRUE(closes_on_exec(w));
+  const std::byte sent[] = {std::byte{1}, std::byte{2}, std::byte{3}};
+  pipes::write_all(w, sent);
+  std::byte got[3] = {};
+  EXPECT_EQ(pipes::read_full(r, got), 3u);
+  EXPECT_EQ(std::memcmp(got, sent, 3), 0);
+}
+
+TEST(Fd, open_pipe_reports_a_failing_pipe2) {
+  pipes::scoped_syscall fail(
+      &pipes::syscall_table::pipe2, +[](int*, int) {
+        errno = EMFILE;
+        return -1;
+      });
+  try {
+    pipes::open_pipe();
+    FAIL() << "open_pipe succeeded";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), std::errc::too_many_files_open);
+  }
+}
+
+TEST(Fd, open_socketpair_connects_both_ways_and_duplicate_shares_the_socket) {
+  auto [a, b] = pipes::open_socketpair(SOCK_STREAM);
+  EXPECT_TRUE(closes_on_exec(a));
+  const pipes::fd a_again = pipes::duplicate(a);
+  EXPECT_NE(a_again.get(), a.get());
+  EXPECT_TRUE(closes_on_exec(a_again));
+  const std::byte one[] = {std::byte{7}};
+  pipes::write_all(a_again, one);  // written through the copy, read at the other end
+  std::byte got[1] = {};
+  EXPECT_EQ(pipes::read_full(b, got), 1u);
+  EXPECT_EQ(got[0], std::byte{7});
+  pipes::write_all(b, one);
+  EXPECT_EQ(pipes::read_full(a, got), 1u);
 }
 
 int eintr_budget = 0;
@@ -62,7 +99,7 @@ ssize_t short_write(int fd, const void* buf, size_t n) {
 }
 
 TEST(Fd, read_full_and_write_all_survive_eintr_and_short_writes) {
-  auto [r, w] = os_pipe();
+  auto [r, w] = pipes::open_pipe();
   const char text[] = "hello, pipes";
   {
     eintr_budget = 3;
@@ -79,7 +116,7 @@ TEST(Fd, read_full_and_write_all_survive_eintr_and_short_writes) {
 }
 
 TEST(Fd, read_full_stops_short_at_end_of_file) {
-  auto [r, w] = os_pipe();
+  auto [r, w] = pipes::open_pipe();
   pipes::write_all(w, std::as_bytes(std::span("abc", 3)));
   w.close();
   std::byte buf[10];

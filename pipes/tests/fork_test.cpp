@@ -121,21 +121,22 @@ TEST(Fork, every_call_works_between_processes) {
 
 TEST(Fork, released_descriptors_work_in_an_exec_d_program) {
   auto [mine, theirs] = pipes::make_duplex();
-  const auto [read_fd, write_fd] = theirs.release();
-  const pid_t child =
-      pipes_test::fork_child([&mine = mine, read_fd = read_fd, write_fd = write_fd] {
-        mine.close();
-        // Inheritable in this child only: the parent's copies stay O_CLOEXEC.
-        ::fcntl(read_fd, F_SETFD, 0);
-        ::fcntl(write_fd, F_SETFD, 0);
-        const std::string r = std::to_string(read_fd);
-        const std::string w = std::to_string(write_fd);
-        ::execl(PIPES_TEST_PEER, PIPES_TEST_PEER, "--read-fd", r.c_str(), "--write-fd", w.c_str(),
-                static_cast<char*>(nullptr));
-        return 127;
-      });
-  ::close(read_fd);
-  ::close(write_fd);
+  auto [read_end, write_end] = theirs.release();
+  const int read_fd = read_end.get();
+  const int write_fd = write_end.get();
+  const pid_t child = pipes_test::fork_child([&mine = mine, read_fd, write_fd] {
+    mine.close();
+    // Inheritable in this child only: the parent's copies stay O_CLOEXEC.
+    ::fcntl(read_fd, F_SETFD, 0);
+    ::fcntl(write_fd, F_SETFD, 0);
+    const std::string r = std::to_string(read_fd);
+    const std::string w = std::to_string(write_fd);
+    ::execl(PIPES_TEST_PEER, PIPES_TEST_PEER, "--read-fd", r.c_str(), "--write-fd", w.c_str(),
+            static_cast<char*>(nullptr));
+    return 127;
+  });
+  read_end.close();
+  write_end.close();
   for (std::size_t size : {0u, 5u, 70000u, 3u << 20}) {
     const auto message = pattern(size, size);
     mine.send_bytes(message);
@@ -147,13 +148,13 @@ TEST(Fork, released_descriptors_work_in_an_exec_d_program) {
 
 TEST(Fork, adopt_in_the_child_of_a_fork) {
   auto [reader, writer] = pipes::make_pipe();
-  const auto [read_fd, unused] = reader.release();
-  const pid_t child = pipes_test::fork_child([&writer = writer, read_fd = read_fd] {
+  auto [read_end, unused] = reader.release();
+  const pid_t child = pipes_test::fork_child([&writer = writer, read_fd = read_end.get()] {
     writer.close();
     auto adopted = pipes::Connection::adopt(read_fd, -1);
     return adopted.recv_bytes() == pattern(123456, 1) ? 0 : 1;
   });
-  ::close(read_fd);
+  read_end.close();
   writer.send_bytes(pattern(123456, 1));
   EXPECT_TRUE(pipes_test::exited_with(pipes_test::wait_child(child), 0));
 }

@@ -9,13 +9,12 @@
 #include "allocation_probe.hpp"
 #include "pipes/connection.hpp"
 #include "pipes/frame.hpp"
-#include "pipes/syscalls.hpp"
+#include "syscalls.hpp"
 #include "test_support.hpp"
 
 namespace {
 
 using pipes_test::bytes_of;
-using pipes_test::os_pipe;
 using pipes_test::pattern;
 
 struct lever_case {
@@ -68,7 +67,7 @@ TEST_P(Framing, every_size_class_round_trips) {
 }
 
 TEST_P(Framing, bytes_on_the_wire_are_pythons) {
-  auto [raw_read, raw_write] = os_pipe();
+  auto [raw_read, raw_write] = pipes::open_pipe();
   pipes::Connection writer(pipes::fd(), std::move(raw_write), GetParam().opts);
   const std::vector<std::byte> payload = pattern(100000, 7);
   std::thread sender([&writer = writer, &payload] {
@@ -103,7 +102,7 @@ struct raw_peer {
   pipes::Connection reader;
 
   explicit raw_peer(const pipes::options& opts = {}) {
-    auto [r, w] = os_pipe();
+    auto [r, w] = pipes::open_pipe();
     write_end = std::move(w);
     reader = pipes::Connection(std::move(r), pipes::fd(), opts);
   }

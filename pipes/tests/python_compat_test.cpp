@@ -32,8 +32,8 @@ bool have_python() {
 }
 
 void talk_to_python(const pipes::options& opts) {
-  auto [to_python_read, to_python_write] = pipes_test::os_pipe();
-  auto [from_python_read, from_python_write] = pipes_test::os_pipe();
+  auto [to_python_read, to_python_write] = pipes::open_pipe();
+  auto [from_python_read, from_python_write] = pipes::open_pipe();
   const int in_fd = to_python_read.get();
   const int out_fd = from_python_write.get();
   const pid_t child = pipes_test::fork_child([&] {

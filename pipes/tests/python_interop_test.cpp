@@ -78,8 +78,8 @@ struct python_peer {
 // posix_spawn dup2 onto the same number clears O_CLOEXEC in the child alone).
 python_peer start_python(const std::string& mode, const pipes::options& opts,
                          const std::string& extra = {}) {
-  auto [to_python_read, to_python_write] = pipes_test::os_pipe();
-  auto [from_python_read, from_python_write] = pipes_test::os_pipe();
+  auto [to_python_read, to_python_write] = pipes::open_pipe();
+  auto [from_python_read, from_python_write] = pipes::open_pipe();
   const std::string in = std::to_string(to_python_read.get());
   const std::string out = std::to_string(from_python_write.get());
   std::vector<std::string> args = {python3, peer_script, mode, in, out};

@@ -69,7 +69,7 @@ TEST(Receive, timeouts_return_nullopt) {
 }
 
 TEST(Receive, a_timeout_with_half_a_header_keeps_the_half) {
-  auto [r, w] = pipes_test::os_pipe();
+  auto [r, w] = pipes::open_pipe();
   pipes::Connection reader(std::move(r), pipes::fd());
   const std::byte first_half[] = {std::byte{0}, std::byte{0}};
   pipes::write_all(w, first_half);
@@ -171,7 +171,7 @@ TEST(Receive, close_closes_and_is_idempotent) {
 }
 
 TEST(Receive, non_blocking_descriptors_behave_as_blocking_ones) {
-  auto [r, w] = pipes_test::os_pipe();
+  auto [r, w] = pipes::open_pipe();
   ::fcntl(r.get(), F_SETFL, O_NONBLOCK);
   ::fcntl(w.get(), F_SETFL, O_NONBLOCK);
   pipes::options opts;
@@ -198,7 +198,9 @@ TEST(Release, refuses_while_read_ahead_holds_bytes) {
   writer.send_batch(batch);
   reader.recv_bytes();
   std::error_code ec;
-  EXPECT_EQ(reader.release(ec), std::make_pair(-1, -1));
+  const auto refused = reader.release(ec);
+  EXPECT_FALSE(refused.first);
+  EXPECT_FALSE(refused.second);
   EXPECT_EQ(ec, std::errc::device_or_resource_busy);
   EXPECT_THROW(reader.release(), std::system_error);
   EXPECT_EQ(text_of(reader.recv_bytes()), "two");  // unchanged and still usable
@@ -211,12 +213,11 @@ TEST(Release, refuses_while_read_ahead_holds_bytes) {
   EXPECT_EQ(text_of(reader.recv_bytes()), "three");
 
   const int raw = reader.read_fd();
-  const auto [read_fd, write_fd] = reader.release();
-  EXPECT_EQ(read_fd, raw);
-  EXPECT_EQ(write_fd, -1);
-  EXPECT_NE(::fcntl(read_fd, F_GETFD), -1);  // still open, now the caller's
+  const auto [read_end, write_end] = reader.release();
+  EXPECT_EQ(read_end.get(), raw);
+  EXPECT_FALSE(write_end);
+  EXPECT_NE(::fcntl(read_end.get(), F_GETFD), -1);  // still open, now the caller's
   EXPECT_EQ(reader.read_fd(), -1);
-  ::close(read_fd);
 }
 
 TEST(Release, without_read_ahead_the_buffer_is_empty_between_messages) {
@@ -228,8 +229,8 @@ TEST(Release, without_read_ahead_the_buffer_is_empty_between_messages) {
   const std::span<const std::byte> batch[] = {one, two};
   writer.send_batch(batch);
   reader.recv_bytes();
-  auto [read_fd, write_fd] = reader.release();
-  auto adopted = pipes::Connection::adopt(read_fd, write_fd, opts);
+  auto [read_end, write_end] = reader.release();
+  pipes::Connection adopted(std::move(read_end), std::move(write_end), opts);
   EXPECT_EQ(text_of(adopted.recv_bytes()), "two");
 }
 

@@ -119,7 +119,7 @@ TEST(Sigpipe, recv_into_a_closed_pipe_reports_epipe_and_survives) {
   const int status = pipes_test::run_in_child([] {
     ::signal(SIGPIPE, SIG_DFL);
     auto [reader, writer] = pipes::make_pipe();
-    auto [sink_read, sink_write] = pipes_test::os_pipe();
+    auto [sink_read, sink_write] = pipes::open_pipe();
     sink_read.close();
     writer.send_bytes(pipes_test::pattern(5000, 1));
     writer.send_bytes(pipes_test::bytes_of("next"));

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "pipes/connection.hpp"
-#include "pipes/syscalls.hpp"
+#include "syscalls.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -56,7 +56,7 @@ TEST(Splice, send_from_fd_sends_a_file_region_as_one_message) {
 TEST(Splice, send_from_fd_reads_from_a_pipe_or_a_socket_too) {
   auto [reader, writer] = pipes::make_pipe();
   const auto contents = pattern(50000, 2);
-  auto [source_read, source_write] = pipes_test::os_pipe();
+  auto [source_read, source_write] = pipes::open_pipe();
   pipes::write_all(source_write, contents);
   writer.send_from_fd(source_read.get(), contents.size());
   EXPECT_EQ(reader.recv_bytes(), contents);
@@ -154,7 +154,7 @@ TEST(Splice, recv_into_fd_copies_into_sockets_and_pipes) {
   drain.join();
   EXPECT_EQ(got, message);
 
-  auto [out_read, out_write] = pipes_test::os_pipe();
+  auto [out_read, out_write] = pipes::open_pipe();
   std::thread drain_pipe([&, &out_read = out_read] { pipes::read_full(out_read, got); });
   EXPECT_EQ(reader.recv_into_fd(out_write.get()), message.size());
   drain_pipe.join();

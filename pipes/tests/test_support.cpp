@@ -53,12 +53,6 @@ std::string text_of(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-std::pair<pipes::fd, pipes::fd> os_pipe() {
-  int raw[2];
-  if (::pipe2(raw, O_CLOEXEC) != 0) throw std::system_error(errno, std::system_category(), "pipe2");
-  return {pipes::fd(raw[0]), pipes::fd(raw[1])};
-}
-
 pid_t fork_child(const std::function<int()>& body, unsigned alarm_seconds) {
   const pid_t pid = ::fork();
   if (pid < 0) throw std::system_error(errno, std::system_category(), "fork");

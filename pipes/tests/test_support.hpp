@@ -1,4 +1,4 @@
-// Helpers shared by the pipes tests: deterministic payloads, raw pipes, forked children, temp
+// Helpers shared by the pipes tests: deterministic payloads, forked children, temp
 // files, and syscall fakes for the seam.
 #pragma once
 
@@ -23,9 +23,6 @@ std::vector<std::byte> pattern(std::size_t size, std::uint64_t seed);
 
 std::span<const std::byte> bytes_of(std::string_view text);
 std::string text_of(std::span<const std::byte> bytes);
-
-// A plain O_CLOEXEC kernel pipe: {read end, write end}.
-std::pair<pipes::fd, pipes::fd> os_pipe();
 
 // Runs `body` in a forked child that exits with its return value (1 on an exception, killed by
 // SIGALRM after `alarm_seconds`). Returns the wait status.

@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "pipes/connection.hpp"
-#include "pipes/syscalls.hpp"
 #include "staging_ring.hpp"
+#include "syscalls.hpp"
 #include "test_support.hpp"
 
 namespace {

@@ -1,5 +1,6 @@
-// Factories of the rival transports. Each is made in the controlling process before fork();
-// see channel.hpp for the life cycle.
+// Factories of every transport the suite measures: the `pipes` library's (tuned_pipe.cpp) and
+// the rivals'. Each is made in the controlling process before fork(); see channel.hpp for the
+// life cycle.
 #pragma once
 
 #include <memory>
@@ -7,6 +8,23 @@
 #include "baselines/channel.hpp"
 
 namespace baselines {
+
+// The `pipes` library with its default options (a big pipe, one writev, read-ahead, vmsplice),
+// sending with send_bytes; its zero-copy twin building each message in a loan; the loan's
+// like-for-like partner building in a user buffer; send_batch for small messages; and spinning
+// before blocking.
+std::unique_ptr<Transport> make_tuned_pipe(const TransportParams& params);
+std::unique_ptr<Transport> make_tuned_pipe_loan(const TransportParams& params);
+std::unique_ptr<Transport> make_tuned_pipe_built(const TransportParams& params);
+std::unique_ptr<Transport> make_tuned_pipe_batch(const TransportParams& params);
+std::unique_ptr<Transport> make_tuned_pipe_spin(const TransportParams& params);
+
+// The ablation: all levers off (the library's Python-equivalent path), then one lever at a time.
+std::unique_ptr<Transport> make_pipe_levers_off(const TransportParams& params);
+std::unique_ptr<Transport> make_pipe_bigbuf(const TransportParams& params);
+std::unique_ptr<Transport> make_pipe_writev(const TransportParams& params);
+std::unique_ptr<Transport> make_pipe_readahead(const TransportParams& params);
+std::unique_ptr<Transport> make_pipe_vmsplice(const TransportParams& params);
 
 // pipe() at the default size, one per direction, framed as Python's Connection frames.
 std::unique_ptr<Transport> make_naive_pipe(const TransportParams& params);

@@ -130,11 +130,12 @@ class Connection {
   void close();
   void close(std::error_code& ec) noexcept;
 
-  // Gives up both descriptors ({read, write}, -1 for none), e.g. to hand them to a child. Refuses
-  // with std::errc::device_or_resource_busy when read-ahead holds bytes of the stream that the
+  // Gives up both descriptors ({read end, write end}, an empty fd for a missing one), still
+  // owned, e.g. to hand them to a child or to another Connection. Refuses with
+  // std::errc::device_or_resource_busy when read-ahead holds bytes of the stream that the
   // descriptor no longer has (they would be lost); the connection is then unchanged.
-  std::pair<int, int> release();
-  std::pair<int, int> release(std::error_code& ec) noexcept;
+  std::pair<fd, fd> release();
+  std::pair<fd, fd> release(std::error_code& ec) noexcept;
 
   // --- facts ---
 

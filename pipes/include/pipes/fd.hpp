@@ -1,10 +1,12 @@
-// A move-only owner of a file descriptor, and the read/write loops everything else is built on.
-// Throwing calls raise std::system_error; each has a noexcept twin taking std::error_code&.
+// A move-only owner of a file descriptor, the read/write loops everything else is built on, and
+// the kernel objects made of descriptors (a pipe's two ends, a socket pair). Throwing calls raise
+// std::system_error; the loops each have a noexcept twin taking std::error_code&.
 #pragma once
 
 #include <cstddef>
 #include <span>
 #include <system_error>
+#include <utility>
 
 namespace pipes {
 
@@ -52,5 +54,20 @@ void write_all(const fd& out, std::span<const std::byte> data, std::error_code& 
 // `buffer.size()` only at end of file.
 std::size_t read_full(const fd& in, std::span<std::byte> buffer);
 std::size_t read_full(const fd& in, std::span<std::byte> buffer, std::error_code& ec) noexcept;
+
+// The two ends of one new kernel pipe (pipe2 with O_CLOEXEC), at the kernel's default capacity:
+// the bare descriptors under make_pipe(), for code that frames its own bytes.
+struct pipe_fds {
+  fd read_end;
+  fd write_end;
+};
+pipe_fds open_pipe();
+
+// Two connected AF_UNIX sockets (socketpair with SOCK_CLOEXEC) of `type`: SOCK_STREAM,
+// SOCK_SEQPACKET or SOCK_DGRAM.
+std::pair<fd, fd> open_socketpair(int type);
+
+// A second descriptor for the same open file (F_DUPFD_CLOEXEC).
+fd duplicate(const fd& original);
 
 }  // namespace pipes

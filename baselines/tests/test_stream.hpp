@@ -1,5 +1,6 @@
-// The message stream the transport tests send: message `seq` has a size and bytes that both
-// follow from `seq` alone, so a receiver can check every byte without being told what to expect.
+// The messages the transport tests send (baselines and harness): message `seq` has a size and
+// bytes that both follow from `seq` alone, so a receiver can check every byte without being told
+// what to expect.
 #pragma once
 
 #include <cstddef>
@@ -8,7 +9,9 @@
 #include <stdexcept>
 #include <vector>
 
-namespace harness_test {
+#include "baselines/channel.hpp"
+
+namespace transport_test {
 
 // A received message that is not the one sent: lost, reordered, truncated or corrupted.
 class message_mismatch : public std::runtime_error {
@@ -32,4 +35,10 @@ void fill(std::uint64_t seq, std::span<std::byte> out);
 void expect_message(std::uint64_t seq, std::span<const std::byte> got, std::vector<std::byte>& want,
                     const stream_shape& shape = {});
 
-}  // namespace harness_test
+// True if `got` is exactly the `size` bytes fill(seq, ...) makes.
+bool is_message(std::uint64_t seq, std::size_t size, std::span<const std::byte> got);
+
+// Echoes `count` messages: receives each and sends it back.
+void echo(baselines::Channel& channel, std::size_t count, std::size_t scratch_bytes);
+
+}  // namespace transport_test

@@ -1,16 +1,17 @@
-#include "tuned_pipe_transports.hpp"
-
+// The `pipes` library behind the channel concept: the tuned pipe with its default options, its
+// zero-copy, batching and spinning variants, and each speed lever alone on top of a Python-like
+// pipe (the `pipe_*` ablation).
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "baselines/transports.hpp"
 #include "pipes/connection.hpp"
+#include "size_text.hpp"
 
-namespace harness {
+namespace baselines {
 namespace {
-
-using baselines::Channel;
-using baselines::Role;
 
 enum class sending {
   plain,    // send_bytes from the caller's buffer
@@ -100,13 +101,6 @@ class batching_channel final : public connection_channel {
   std::vector<std::span<const std::byte>> views_;
 };
 
-// "1 MiB", "64 KiB", "100 B".
-std::string size_text(std::size_t bytes) {
-  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
-  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes >> 10) + " KiB";
-  return std::to_string(bytes) + " B";
-}
-
 // The one account of a pipes configuration: every lever as set, and the capacity actually got.
 std::string description(const pipes::options& o, sending how, std::size_t capacity) {
   std::string text = "pipes: pipe " + size_text(capacity) + " (asked ";
@@ -145,26 +139,18 @@ std::string description(const pipes::options& o, sending how, std::size_t capaci
 // Two kernel pipes, one per direction, made before fork. Each child adopts its two descriptors
 // into a Connection of its own, so that buffers and the staging ring are allocated in the
 // process that uses them (no copy-on-write faults inside a timed run).
-class tuned_pipe_transport final : public baselines::Transport {
+class tuned_pipe_transport final : public Transport {
  public:
   tuned_pipe_transport(const pipes::options& options, sending how) : options_(options), how_(how) {
     auto [leader, follower] = pipes::make_duplex(options_);
     capacity_ = std::min(leader.capacity(), follower.capacity());
-    std::tie(leader_read_, leader_write_) = leader.release();
-    std::tie(follower_read_, follower_write_) = follower.release();
-  }
-
-  ~tuned_pipe_transport() override {
-    for (int raw : {leader_read_, leader_write_, follower_read_, follower_write_}) {
-      pipes::fd closing(raw);
-    }
+    leader_ends_ = leader.release();
+    follower_ends_ = follower.release();
   }
 
   std::unique_ptr<Channel> open(Role role) override {
-    int& read_end = role == Role::leader ? leader_read_ : follower_read_;
-    int& write_end = role == Role::leader ? leader_write_ : follower_write_;
-    auto connection = pipes::Connection::adopt(std::exchange(read_end, -1),
-                                               std::exchange(write_end, -1), options_);
+    auto& [read_end, write_end] = role == Role::leader ? leader_ends_ : follower_ends_;
+    pipes::Connection connection(std::move(read_end), std::move(write_end), options_);
     switch (how_) {
       case sending::loan:
         return std::make_unique<loaning_channel>(std::move(connection));
@@ -185,17 +171,17 @@ class tuned_pipe_transport final : public baselines::Transport {
   pipes::options options_;
   sending how_;
   std::size_t capacity_ = 0;
-  int leader_read_ = -1, leader_write_ = -1, follower_read_ = -1, follower_write_ = -1;
+  std::pair<pipes::fd, pipes::fd> leader_ends_, follower_ends_;  // {read, write} of each side
 };
 
 // Room for the largest message of the run, whatever the library's default bound.
-pipes::options sized_for(pipes::options options, const baselines::TransportParams& params) {
+pipes::options sized_for(pipes::options options, const TransportParams& params) {
   options.max_message_size = std::max(options.max_message_size, params.message_size);
   return options;
 }
 
-std::unique_ptr<baselines::Transport> make(const baselines::TransportParams& params,
-                                           pipes::options options, sending how) {
+std::unique_ptr<Transport> make(const TransportParams& params, pipes::options options,
+                                sending how) {
   return std::make_unique<tuned_pipe_transport>(sized_for(options, params), how);
 }
 
@@ -207,39 +193,39 @@ pipes::options with_one_lever(bool pipes::options::*lever) {
 
 }  // namespace
 
-std::unique_ptr<baselines::Transport> make_tuned_pipe(const baselines::TransportParams& p) {
+std::unique_ptr<Transport> make_tuned_pipe(const TransportParams& p) {
   return make(p, {}, sending::plain);
 }
-std::unique_ptr<baselines::Transport> make_tuned_pipe_loan(const baselines::TransportParams& p) {
+std::unique_ptr<Transport> make_tuned_pipe_loan(const TransportParams& p) {
   return make(p, {}, sending::loan);
 }
-std::unique_ptr<baselines::Transport> make_tuned_pipe_built(const baselines::TransportParams& p) {
+std::unique_ptr<Transport> make_tuned_pipe_built(const TransportParams& p) {
   return make(p, {}, sending::built);
 }
-std::unique_ptr<baselines::Transport> make_tuned_pipe_batch(const baselines::TransportParams& p) {
+std::unique_ptr<Transport> make_tuned_pipe_batch(const TransportParams& p) {
   return make(p, {}, sending::batched);
 }
-std::unique_ptr<baselines::Transport> make_tuned_pipe_spin(const baselines::TransportParams& p) {
+std::unique_ptr<Transport> make_tuned_pipe_spin(const TransportParams& p) {
   pipes::options o;
   o.spin = std::chrono::microseconds(100);
   return make(p, o, sending::plain);
 }
-std::unique_ptr<baselines::Transport> make_pipe_levers_off(const baselines::TransportParams& p) {
+std::unique_ptr<Transport> make_pipe_levers_off(const TransportParams& p) {
   return make(p, pipes::levers_off(), sending::plain);
 }
-std::unique_ptr<baselines::Transport> make_pipe_bigbuf(const baselines::TransportParams& p) {
+std::unique_ptr<Transport> make_pipe_bigbuf(const TransportParams& p) {
   auto o = pipes::levers_off();
   o.pipe_capacity = pipes::options{}.pipe_capacity;
   return make(p, o, sending::plain);
 }
-std::unique_ptr<baselines::Transport> make_pipe_writev(const baselines::TransportParams& p) {
+std::unique_ptr<Transport> make_pipe_writev(const TransportParams& p) {
   return make(p, with_one_lever(&pipes::options::gather_writes), sending::plain);
 }
-std::unique_ptr<baselines::Transport> make_pipe_readahead(const baselines::TransportParams& p) {
+std::unique_ptr<Transport> make_pipe_readahead(const TransportParams& p) {
   return make(p, with_one_lever(&pipes::options::read_ahead), sending::plain);
 }
-std::unique_ptr<baselines::Transport> make_pipe_vmsplice(const baselines::TransportParams& p) {
+std::unique_ptr<Transport> make_pipe_vmsplice(const TransportParams& p) {
   return make(p, with_one_lever(&pipes::options::zero_copy), sending::plain);
 }
 
-}  // namespace harness
+}  // namespace baselines

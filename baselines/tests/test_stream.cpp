@@ -6,7 +6,7 @@
 #include <random>
 #include <string>
 
-namespace harness_test {
+namespace transport_test {
 
 std::size_t size_of(std::uint64_t seq, const stream_shape& shape) {
   if (shape.min_size == 0 && seq % 50 == 0) return 0;
@@ -36,4 +36,16 @@ void expect_message(std::uint64_t seq, std::span<const std::byte> got, std::vect
   }
 }
 
-}  // namespace harness_test
+bool is_message(std::uint64_t seq, std::size_t size, std::span<const std::byte> got) {
+  if (got.size() != size) return false;
+  std::vector<std::byte> want(size);
+  fill(seq, want);
+  return std::equal(got.begin(), got.end(), want.begin());
+}
+
+void echo(baselines::Channel& channel, std::size_t count, std::size_t scratch_bytes) {
+  std::vector<std::byte> scratch(scratch_bytes);
+  for (std::size_t i = 0; i < count; ++i) channel.send(channel.receive(scratch));
+}
+
+}  // namespace transport_test

@@ -1,6 +1,7 @@
 // The one seam through which every system call made by pipes passes. Production code never
 // touches it; tests replace entries to inject EINTR, EAGAIN, EPIPE, short reads and short writes
-// deterministically, and restore them with `scoped_syscall`.
+// deterministically, and restore them with `scoped_syscall`. A private header of the library
+// (not installed): the library's own tests and fuzzer reach it through pipes/src.
 #pragma once
 
 #include <fcntl.h>

@@ -1,6 +1,7 @@
 #include "frame_writer.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -54,6 +55,17 @@ void copy_parts(frame_writer::parts message, std::size_t& part, std::size_t& off
       offset = 0;
     }
   }
+}
+
+// Whether send_from_fd may splice from `in_fd`: not from a pipe. Splicing pipe to pipe moves the
+// source pipe's buffers into ours by reference, and those may be pages a zero-copy sender
+// vmspliced from its staging ring (pipes' own, or anyone's): that sender counts them as gone once
+// its pipe is drained (staging_ring.hpp, condition 2) and rewrites them while our pipe still
+// holds them, so the relayed message would change after it was sent. A pipe source is copied
+// through user space instead. Files (page cache) and sockets (kernel buffers) own their pages.
+bool may_splice_from(int in_fd) noexcept {
+  struct stat st {};
+  return syscalls().fstat(in_fd, &st) == 0 && !S_ISFIFO(st.st_mode);
 }
 
 }  // namespace
@@ -395,11 +407,12 @@ void frame_writer::send_from_fd(int in_fd, std::size_t length, std::error_code& 
   const frame_header header = encode_frame_header(length);
   write_bytes(header.bytes.data(), header.size(), ec);
   std::size_t left = length;
-  bool use_splice = true;
+  bool use_splice = may_splice_from(in_fd);
   while (!ec && left > 0) {
     ssize_t n;
     if (use_splice) {
-      // Page cache pages go into the pipe by reference: nothing is copied in user space.
+      // Page cache pages and socket buffers go into the pipe by reference: nothing is copied in
+      // user space.
       n = syscalls().splice(in_fd, nullptr, out_.get(), nullptr, left, 0);
     } else {
       const std::span<std::byte> bounce = gather_.scratch();

@@ -70,6 +70,39 @@ TEST(Splice, send_from_fd_reads_from_a_pipe_or_a_socket_too) {
   EXPECT_EQ(reader.recv_bytes(), contents);
 }
 
+// A relay: B forwards a message from the pipe a zero-copy sender A writes to (vmsplice from A's
+// staging ring) into another connection with send_from_fd, then drains more of A's messages
+// while the relayed one still waits in the second pipe. A reuses its ring pages once its own pipe
+// has moved on, so a relay that passed on references to them would deliver A's later bytes.
+TEST(Splice, send_from_fd_relays_a_zero_copy_senders_message_intact) {
+  constexpr std::size_t size = 256u << 10;
+  constexpr int later_messages = 12;  // 3 MiB: more than A's staging ring, so it wraps
+  auto [from_a, a] = pipes::make_pipe();
+  auto [c, b] = pipes::make_pipe();
+  ASSERT_TRUE(a.opts().zero_copy);
+  ASSERT_GE(b.capacity(), size + 8) << "the relayed message must wait whole in the second pipe";
+  auto [source_read, unused] = from_a.release();
+  const pipes::fd& source = source_read;
+  const std::vector<std::byte> relayed(size, std::byte{'A'});
+  const auto header_of = [&] {
+    std::byte header[4];
+    ASSERT_EQ(pipes::read_full(source, header), sizeof header);
+  };
+
+  a.send_bytes(relayed);
+  header_of();
+  b.send_from_fd(source.get(), size);
+  std::vector<std::byte> drained(size);
+  for (int i = 0; i < later_messages; ++i) {
+    a.send_bytes(std::vector<std::byte>(size, std::byte{static_cast<unsigned char>('a' + i)}));
+    header_of();
+    ASSERT_EQ(pipes::read_full(source, drained), size);
+  }
+  const auto got = c.recv_bytes();
+  EXPECT_EQ(std::ranges::count(got, std::byte{'A'}), static_cast<std::ptrdiff_t>(size))
+      << "bytes of A's later messages reached the relayed one";
+}
+
 ssize_t refused_splice(int, loff_t*, int, loff_t*, size_t, unsigned int) {
   errno = EINVAL;
   return -1;

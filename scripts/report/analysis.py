@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import transports as tp
+from transports import roles
 from results import DISTURBED_STEAL_PCT, MIN_UNDISTURBED, Measurement, Repetition, Run
 from units import gib_per_s
 
@@ -56,7 +57,7 @@ def advantage(run: Run, metric: Metric, a: str, b: str, size: int) -> Optional[f
 
 
 def fraction(run: Run, metric: Metric, a: str, of: str, size: int) -> Optional[float]:
-    """a's value as a fraction of `of`'s (a plain quotient, e.g. tuned_pipe / memcpy)."""
+    """a's value as a fraction of `of`'s (a plain quotient, e.g. the lead ÷ the yardstick)."""
     va, vb = value(run, metric, a, size), value(run, metric, of, size)
     if va is None or vb is None or vb == 0:
         return None
@@ -68,9 +69,9 @@ def fraction(run: Run, metric: Metric, a: str, of: str, size: int) -> Optional[f
 
 @dataclass(frozen=True)
 class TwinGap:
-    """The same code measured twice (the noise-floor twin against tuned_pipe) at one size."""
+    """The same code measured twice (the noise-floor twin against the lead) at one size."""
     size: int
-    ratio: float  # the twin's median ÷ tuned_pipe's
+    ratio: float  # the twin's median ÷ the lead's
     worst: float  # the largest ratio between any repetition of one and any of the other (>= 1)
 
     @property
@@ -82,13 +83,13 @@ class TwinGap:
 def twin_gaps(run: Run, metric: Metric) -> List[TwinGap]:
     """At each size where both were measured, how far apart chance put two copies of one code."""
     out = []
-    for size in run.sizes(metric.workload, [tp.NOISE_TWIN]):
-        twin = samples(run, metric, tp.NOISE_TWIN, size)
-        tuned = samples(run, metric, tp.TUNED, size)
-        if not twin or not tuned or min(twin + tuned) <= 0:
+    for size in run.sizes(metric.workload, [roles.noise_twin]):
+        twin = samples(run, metric, roles.noise_twin, size)
+        lead = samples(run, metric, roles.lead, size)
+        if not twin or not lead or min(twin + lead) <= 0:
             continue
-        out.append(TwinGap(size, statistics.median(twin) / statistics.median(tuned),
-                           max(max(twin) / min(tuned), max(tuned) / min(twin))))
+        out.append(TwinGap(size, statistics.median(twin) / statistics.median(lead),
+                           max(max(twin) / min(lead), max(lead) / min(twin))))
     return out
 
 
@@ -135,8 +136,8 @@ def compare(run: Run, metric: Metric, a: str, b: str, size: int) -> Optional[Com
 
 
 def counts_at(transports: Sequence[str], size: int) -> List[str]:
-    """The transports that measure code of their own at `size` (not another's, as
-    tuned_pipe_batch above its batching limit, or the noise-floor twin)."""
+    """The transports that measure code of their own at `size` (not another's, as the batch
+    variant above its batching limit, or the noise-floor twin)."""
     return [t for t in transports if tp.same_code_as(t, size) is None]
 
 
@@ -173,8 +174,8 @@ def standing(run: Run, metric: Metric, size: int,
 
 def contenders(run: Run) -> List[str]:
     """The C++ IPC transports: one harness, one set of rules, so they can be ranked together.
-    memcpy is not IPC, the twin is tuned_pipe again, and the Python rows are measured by another
-    program."""
+    The yardstick is not IPC, the noise-floor twin is the lead again, and the Python rows are
+    measured by another program."""
     return tp.in_families(run.transports(), tp.PIPE, tp.LEVER, tp.RIVAL)
 
 
@@ -234,7 +235,7 @@ class LeverStep:
     reference: Optional[str]  # what this step is compared with (the ladder's previous step)
     value: Optional[float]
     same_code_as: Optional[str]  # set where this step runs another's code: it buys nothing here
-    vs_naive: Optional[Comparison]  # against naive_pipe
+    vs_baseline: Optional[Comparison]  # against the baseline
     vs_reference: Optional[Comparison]  # against `reference`
 
 
@@ -246,12 +247,12 @@ def lever_steps(run: Run, metric: Metric, size: int) -> List[LeverStep]:
         if transport not in have:
             continue
         same = tp.same_code_as(transport, size)
-        steps.append(LeverStep(
-            transport, reference, value(run, metric, transport, size), same,
-            None if transport == tp.NAIVE or same else compare(run, metric, transport,
-                                                               tp.NAIVE, size),
-            None if reference is None or same else compare(run, metric, transport, reference,
-                                                           size)))
+        vs_baseline = (None if transport == roles.baseline or same
+                       else compare(run, metric, transport, roles.baseline, size))
+        vs_reference = (None if reference is None or same
+                        else compare(run, metric, transport, reference, size))
+        steps.append(LeverStep(transport, reference, value(run, metric, transport, size), same,
+                               vs_baseline, vs_reference))
     return steps
 
 

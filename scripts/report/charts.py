@@ -23,6 +23,7 @@ from matplotlib.patches import Patch  # noqa: E402
 
 import analysis as an  # noqa: E402
 import transports as tp  # noqa: E402
+from transports import roles  # noqa: E402
 from results import Run  # noqa: E402
 from units import fmt_ns, fmt_ratio, human_size  # noqa: E402
 
@@ -96,9 +97,9 @@ def _style(transport: str) -> dict:
 
 def _not_drawn(run: Run, workload: str, transports: Sequence[str],
                sizes: Sequence[int]) -> List[str]:
-    """'posix_mq 64 KiB, 1 MiB (skipped)' for each plotted transport with errored points, and
-    'tuned_pipe_batch 64 KiB, 1 MiB (same code as tuned_pipe)' where a line would repeat
-    another transport's measurement."""
+    """'<transport> 64 KiB, 1 MiB (skipped)' for each plotted transport with errored points,
+    and '<batch variant> 64 KiB, 1 MiB (same code as <lead>)' where a line would repeat another
+    transport's measurement."""
     notes = []
     for t in transports:
         bad = [run.get(workload, t, s) for s in sizes]
@@ -181,15 +182,15 @@ def _families(run: Run, *families: str, extra: Sequence[str] = ()) -> List[str]:
 
 def throughput_vs_size(run: Run, directory: str) -> None:
     fig, (left, right) = _figure("Throughput against message size (higher is better; "
-                                 "memcpy, dashed, is the in-process ceiling)", run, 2, 15, 7.2,
-                                 sharey=True)
+                                 f"{roles.yardstick}, dashed, is the in-process ceiling)", run,
+                                 2, 15, 7.2, sharey=True)
     notes = _line_panel(left, run, an.THROUGHPUT, _families(run, tp.CEILING, tp.PIPE, tp.LEVER),
                         "pipes: naive, the tuned library, and each lever alone",
                         "throughput (GiB/s)")
     _legend(left, notes, "below")
     notes = _line_panel(right, run, an.THROUGHPUT,
                         _families(run, tp.CEILING, tp.RIVAL, tp.PYTHON,
-                                  extra=(tp.NAIVE, tp.TUNED, tp.LOAN)),
+                                  extra=(roles.baseline, roles.lead, roles.loan)),
                         "against the rivals and Python", "throughput (GiB/s)")
     _legend(right, notes, "below")
     right.tick_params(labelleft=True)
@@ -238,12 +239,12 @@ def _lever_bars(ax, run: Run, steps: List[str]) -> None:
     if len(steps) < 2 or not sizes:
         _empty(ax, "fewer than two steps of the lever ladder have throughput rows in this run")
         return
-    # Ratios to naive_pipe put every size on one scale; without naive_pipe, absolute GiB/s.
-    as_ratio = all(an.value(run, an.THROUGHPUT, tp.NAIVE, s) for s in sizes)
+    # Ratios to the baseline put every size on one scale; without it, absolute GiB/s.
+    as_ratio = all(an.value(run, an.THROUGHPUT, roles.baseline, s) for s in sizes)
 
     def height(t: str, s: int) -> Optional[float]:
         if as_ratio:
-            return an.fraction(run, an.THROUGHPUT, t, tp.NAIVE, s)
+            return an.fraction(run, an.THROUGHPUT, t, roles.baseline, s)
         return an.value(run, an.THROUGHPUT, t, s)
 
     drawn = [h for h in (height(t, s) for t in steps for s in sizes) if h]
@@ -269,12 +270,12 @@ def _lever_bars(ax, run: Run, steps: List[str]) -> None:
             label = fmt_ratio(h) if as_ratio else f"{h:.3g}"
             ax.text(x, h * (1.06 if h >= floor else 1 / 1.06), label, rotation=90, ha="center",
                     va="bottom" if h >= floor else "top", fontsize=6)
-        ceiling = height(tp.MEMCPY, s)
+        ceiling = height(roles.yardstick, s)
         if ceiling:
             ax.hlines(ceiling, g - 0.45, g + 0.45, colors="black", linestyles="--", linewidth=1.2)
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _p: f"{v:g}"))
-    top = max(drawn + [height(tp.MEMCPY, s) or floor for s in sizes])
+    top = max(drawn + [height(roles.yardstick, s) or floor for s in sizes])
     bottom = min(drawn + [floor])
     ax.set_ylim(bottom / 1.6, top * 2.2)  # room for the labels
     ax.set_xticks(range(len(sizes)))
@@ -283,12 +284,13 @@ def _lever_bars(ax, run: Run, steps: List[str]) -> None:
     ax.grid(axis="x", visible=False)
     if as_ratio:
         ax.axhline(1.0, color="#444444", linewidth=0.8)
-        ax.set_ylabel(f"throughput as a multiple of {tp.NAIVE} (log scale)")
+        ax.set_ylabel(f"throughput as a multiple of {roles.baseline} (log scale)")
     else:
-        ax.set_ylabel(f"throughput (GiB/s, log scale; {tp.NAIVE} not measured at every size)")
+        ax.set_ylabel(f"throughput (GiB/s, log scale; {roles.baseline} not measured at every size)")
     ax.set_title("throughput at key sizes")
     handles = [Patch(color=tp.get(t).color, label=t) for t in steps]
-    handles.append(Line2D([], [], color="black", linestyle="--", label=f"{tp.MEMCPY} (ceiling)"))
+    handles.append(Line2D([], [], color="black", linestyle="--",
+                          label=f"{roles.yardstick} (ceiling)"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=6,
               borderaxespad=0)
 
@@ -319,16 +321,17 @@ def _lever_latency(ax, run: Run, steps: List[str]) -> None:
 
 
 def tuned_vs_rivals(run: Run, directory: str) -> None:
-    rows = _families(run, tp.RIVAL) + ([tp.MEMCPY] if tp.MEMCPY in run.transports() else [])
+    rows = _families(run, tp.RIVAL) + ([roles.yardstick] if roles.yardstick in run.transports()
+                                       else [])
     columns = max(len(run.sizes("throughput")), len(run.sizes("latency")), 1)
     # One map above the other, each as wide as its sizes need, so cell labels stay legible.
-    fig, panels = _figure(f"{tp.TUNED} against each rival: how many times better "
-                          f"(blue: {tp.TUNED} wins, red: the rival wins, ≈: a tie by the "
+    fig, panels = _figure(f"{roles.lead} against each rival: how many times better "
+                          f"(blue: {roles.lead} wins, red: the rival wins, ≈: a tie by the "
                           "report's rule)", run, 1,
                           max(8.0, 3.2 + 0.85 * columns), 2.2 + 0.75 * max(len(rows), 2),
                           nrows=2)
-    for ax, metric, what in ((panels[0], an.THROUGHPUT, f"throughput: {tp.TUNED} ÷ rival"),
-                             (panels[1], an.RTT_P50, f"p50 round trip: rival ÷ {tp.TUNED}")):
+    for ax, metric, what in ((panels[0], an.THROUGHPUT, f"throughput: {roles.lead} ÷ rival"),
+                             (panels[1], an.RTT_P50, f"p50 round trip: rival ÷ {roles.lead}")):
         _heat_map(ax, run, metric, rows, what)
     _save(fig, directory, "tuned_vs_rivals")
 
@@ -338,7 +341,7 @@ def _cell_note(run: Run, workload: str, transports: Sequence[str], size: int) ->
     for t in transports:
         m = run.get(workload, t, size)
         if m is None:
-            return "n/m" if t != tp.TUNED else "tuned\nn/m"
+            return "n/m" if t != roles.lead else "tuned\nn/m"
         if not m.ok:
             return "skipped" if m.skipped else "error"
     return "n/a"
@@ -346,15 +349,15 @@ def _cell_note(run: Run, workload: str, transports: Sequence[str], size: int) ->
 
 def _heat_map(ax, run: Run, metric: an.Metric, rows: List[str], title: str) -> None:
     ax.set_title(title)
-    if tp.TUNED not in run.transports(metric.workload) or not rows:
-        _empty(ax, f"{tp.TUNED} not measured in this run" if rows else "no rivals in this run")
+    if roles.lead not in run.transports(metric.workload) or not rows:
+        _empty(ax, f"{roles.lead} not measured in this run" if rows else "no rivals in this run")
         return
-    sizes = run.sizes(metric.workload, rows + [tp.TUNED])
-    found = [[an.compare(run, metric, tp.TUNED, r, s) for s in sizes] for r in rows]
+    sizes = run.sizes(metric.workload, rows + [roles.lead])
+    found = [[an.compare(run, metric, roles.lead, r, s) for s in sizes] for r in rows]
     logs = [[math.nan if c is None else math.log2(c.advantage) for c in row] for row in found]
     # Symmetric about 1× so that the colour alone says who wins; at least 2× each way, set by
-    # the rivals (memcpy, far ahead of everything at small sizes, just saturates).
-    finite = [abs(v) for r, row in zip(rows, logs) if r != tp.MEMCPY for v in row
+    # the rivals (the yardstick, far ahead of everything at small sizes, just saturates).
+    finite = [abs(v) for r, row in zip(rows, logs) if r != roles.yardstick for v in row
               if not math.isnan(v)]
     span = min(max(finite + [1.0]), 6.0)
     cmap = plt.get_cmap("RdBu").copy()
@@ -363,7 +366,7 @@ def _heat_map(ax, run: Run, metric: an.Metric, rows: List[str], title: str) -> N
     for i, row in enumerate(found):
         for j, c in enumerate(row):
             if c is None:
-                text, color = _cell_note(run, metric.workload, [tp.TUNED, rows[i]],
+                text, color = _cell_note(run, metric.workload, [roles.lead, rows[i]],
                                          sizes[j]), "#666666"
             else:
                 text = ("≈" if c.tie else "") + fmt_ratio(c.advantage)
@@ -372,19 +375,19 @@ def _heat_map(ax, run: Run, metric: an.Metric, rows: List[str], title: str) -> N
     ax.set_xticks(range(len(sizes)))
     ax.set_xticklabels([human_size(s) for s in sizes], rotation=45 if len(sizes) > 6 else 0)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([r + (" (ceiling)" if r == tp.MEMCPY else "") for r in rows])
+    ax.set_yticklabels([r + (" (ceiling)" if r == roles.yardstick else "") for r in rows])
     ax.set_xlabel("message size")
     ax.grid(False)
-    if tp.MEMCPY in rows and len(rows) > 1:
+    if roles.yardstick in rows and len(rows) > 1:
         ax.axhline(len(rows) - 1.5, color="black", linewidth=1.2)
-    # tuned_pipe's place at each size among itself and the rivals (memcpy is not IPC), and who
-    # is first (a tie names everyone in it): one name for a run of sizes, so that the winner
+    # The lead's place at each size among itself and the rivals (the yardstick is not IPC), and
+    # who is first (a tie names everyone in it): one name for a run of sizes, so that the winner
     # reads at a glance.
     top = ax.secondary_xaxis("top")
     top.set_xticks(range(len(sizes)))
-    field = [tp.TUNED] + [r for r in rows if r != tp.MEMCPY]
+    field = [roles.lead] + [r for r in rows if r != roles.yardstick]
     rankings = [an.ranking(run, metric, s, field) for s in sizes]
-    places = [next((i + 1 for i, (t, _) in enumerate(r) if t == tp.TUNED), None)
+    places = [next((i + 1 for i, (t, _) in enumerate(r) if t == roles.lead), None)
               for r in rankings]
     top.set_xticklabels([f"{_ordinal(p)} of {len(r)}" if p else "" for p, r in
                          zip(places, rankings)], fontsize=7.5)
@@ -392,13 +395,13 @@ def _heat_map(ax, run: Run, metric: an.Metric, rows: List[str], title: str) -> N
     standings = [an.standing(run, metric, s, field) for s in sizes]
     firsts = [(None if st is None else " = ".join(t for t, _v in st.leaders), s)
               for st, s in zip(standings, sizes)]
-    top.set_xlabel(f"{tp.TUNED}'s place at this size · first: " + _runs_of_winners(firsts),
+    top.set_xlabel(f"{roles.lead}'s place at this size · first: " + _runs_of_winners(firsts),
                    fontsize=8)
     bar = plt.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
     ticks = [v for v in range(-int(span), int(span) + 1)]
     bar.set_ticks(ticks)
     bar.set_ticklabels([f"{2 ** v:g}×" if v >= 0 else f"1/{2 ** -v:g}×" for v in ticks])
-    bar.set_label(f"{tp.TUNED}'s advantage (log scale)")
+    bar.set_label(f"{roles.lead}'s advantage (log scale)")
 
 
 def _ordinal(n: int) -> str:
@@ -406,8 +409,8 @@ def _ordinal(n: int) -> str:
 
 
 def _runs_of_winners(firsts: Sequence[Tuple[Optional[str], int]]) -> str:
-    """"shm_ring at every size", or "shm_ring 64 B–1 MiB, boost_mq 4 MiB" for consecutive sizes
-    won by the same transport."""
+    """"A at every size", or "A 64 B–1 MiB, B 4 MiB" for consecutive sizes won by the same
+    transport."""
     runs: List[List] = []
     for winner, size in firsts:
         if winner is None:
@@ -473,7 +476,7 @@ CHARTS: List[Tuple[str, str, Callable[[Run, str], None]]] = [
     ("latency_vs_size", "Round-trip latency (p50 and p99) against message size", latency_vs_size),
     ("cpu_per_gib", "CPU seconds per GiB moved", cpu_per_gib),
     ("pipe_levers", "What each pipe lever buys", pipe_levers),
-    ("tuned_vs_rivals", "tuned_pipe against each rival", tuned_vs_rivals),
+    ("tuned_vs_rivals", f"{roles.lead} against each rival", tuned_vs_rivals),
     ("cpp_vs_python", "C++ against Python's multiprocessing", cpp_vs_python),
 ]
 

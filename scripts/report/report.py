@@ -16,6 +16,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import analysis as an
 import transports as tp
+from transports import roles
 from results import CORRUPTION, LOSS, OTHER_FAILURE, SKIPPED, SKIPPED_PREFIX, Run
 from transport_table import transport_table
 from units import (fmt_gibs, fmt_ns, fmt_number, fmt_percent, fmt_rate, fmt_ratio, human_size,
@@ -143,6 +144,13 @@ def _large_size(run: Run, transport: str) -> Optional[int]:
     return _largest_common(run, an.THROUGHPUT, [transport])
 
 
+def _lead_or_baseline(run: Run, metric: an.Metric, size: int) -> Optional[str]:
+    """The pipe a sentence is about: the lead where it has a value at `size`, else the
+    baseline, else None."""
+    return next((t for t in (roles.lead, roles.baseline)
+                 if an.value(run, metric, t, size) is not None), None)
+
+
 def _tied_names(leaders) -> str:
     return ", ".join(f"`{t}`" for t, _v in leaders)
 
@@ -176,10 +184,10 @@ def _trust(run: Run) -> Lines:
     floors = [(metric, an.noise_floor(run, metric)) for metric in metrics]
     gaps = [(metric, g) for metric in metrics for g in an.twin_gaps(run, metric)]
     if gaps:
-        out += [f"`{tp.NOISE_TWIN}` is `{tp.TUNED}` under a second name: the same code, measured "
-                "apart like any other transport. The gap between the two is what chance alone "
-                "does in this run:", ""]
-        out += _table(["workload", "size", f"`{tp.NOISE_TWIN}` ÷ `{tp.TUNED}` (medians)",
+        out += [f"`{roles.noise_twin}` is `{roles.lead}` under a second name: the same code, "
+                "measured apart like any other transport. The gap between the two is what chance "
+                "alone does in this run:", ""]
+        out += _table(["workload", "size", f"`{roles.noise_twin}` ÷ `{roles.lead}` (medians)",
                        "worst case (any two repetitions)"],
                       [[metric.workload + ("" if metric is an.THROUGHPUT else " (p50)"),
                         _size(run, g.size), fmt_ratio(g.ratio), fmt_ratio(g.worst)]
@@ -193,7 +201,7 @@ def _trust(run: Run) -> Lines:
                 f"**The rule used everywhere below:** {an.RULE}, written \"tie: a, b\", never a "
                 "win or a gain."]
     else:
-        out += [f"**No noise floor was measured in this run** (it has no `{tp.NOISE_TWIN}` "
+        out += [f"**No noise floor was measured in this run** (it has no `{roles.noise_twin}` "
                 f"rows). **The rule used everywhere below** rests on the repetitions alone: "
                 f"{an.RULE_WITHOUT_FLOOR}, written \"tie: a, b\", never a win or a gain."]
         if all(m.ran <= 1 for m in run.measurements.values()):
@@ -225,30 +233,31 @@ def _marks_explained(run: Run) -> Lines:
                "failures are listed under *Not measured, skipped and failed*.")
     out.append(f"- {DISTURBED_MARK} after a value: it rests on repetitions during which the "
                f"hypervisor stole more than {an.STEAL_LIMIT_PCT:g}% of the CPU (fewer than "
-               f"{an.MIN_UNDISTURBED} calm ones); see *Where the answer depends on the machine, and how quiet it was*.")
-    out.append(f"- {SAME_CODE_MARK} after a value: `{tp.BATCH}` above "
+               f"{an.MIN_UNDISTURBED} calm ones); see *Where the answer depends on the machine, "
+               "and how quiet it was*.")
+    out.append(f"- {SAME_CODE_MARK} after a value: `{roles.batch}` above "
                f"{human_size(tp.BATCH_LIMIT_BYTES)}, where messages go alone through "
-               f"`send_bytes`: the same code as `{tp.TUNED}`, so a second measurement of it, "
+               f"`send_bytes`: the same code as `{roles.lead}`, so a second measurement of it, "
                "never credited with a gain of its own.")
     return out
 
 
 def _verdict(run: Run, charts: Dict[str, str]) -> Lines:
     out = ["## Verdict", ""]
-    tuned = [t for t in tp.TUNED_FAMILY if _has(run, t, "throughput")]
-    pipes = tuned + ([tp.NAIVE] if _has(run, tp.NAIVE, "throughput") else [])
+    variants = [t for t in tp.LEAD_VARIANTS if _has(run, t, "throughput")]
+    pipes = variants + ([roles.baseline] if _has(run, roles.baseline, "throughput") else [])
     if not pipes:
         return out + ["No pipe transport was measured in this run, so it cannot answer the "
                       "question. The tables in the appendix give what was measured.", ""]
-    lead = tp.TUNED if tp.TUNED in tuned else pipes[0]
+    lead = roles.lead if roles.lead in variants else pipes[0]
     size = _large_size(run, lead)
     if size is None:
         last = run.sizes("throughput")[-1]
         return out + [f"`{lead}` has no successful throughput row in this run (at "
                       f"{human_size(last)}: {_absent(run, 'throughput', lead, last)}), so "
                       "there is no verdict; see *Not measured, skipped and failed*.", ""]
-    if lead != tp.TUNED:
-        out.append(f"`{tp.TUNED}` was not measured in this run, so the verdict rests on "
+    if lead != roles.lead:
+        out.append(f"`{roles.lead}` was not measured in this run, so the verdict rests on "
                    f"`{lead}`.")
         out.append("")
     # Judged over the whole large band, not at one chosen size: the ratios to shared memory
@@ -272,66 +281,67 @@ def _verdict(run: Run, charts: Dict[str, str]) -> Lines:
         return [s for s in large if (c := an.compare(run, an.THROUGHPUT, lead, ref, s))
                 is not None and c.tie]
 
-    shm, mem, naive = across(tp.SHM), across(tp.MEMCPY), across(tp.NAIVE)
+    shm, mem = across(roles.practical_ceiling), across(roles.yardstick)
+    naive = across(roles.baseline)
     answer = _fitness(statistics.median(shm) if shm else None,
                       statistics.median(mem) if mem else None,
-                      bool(shm) and len(ties_with(tp.SHM)) == len(shm))
+                      bool(shm) and len(ties_with(roles.practical_ceiling)) == len(shm))
     where = (f"at {_size(run, large[0])} messages" if len(large) == 1 else
              f"from {_size(run, large[0])} to {_size(run, large[-1])} messages")
     facts = [f"{where} `{lead}` moves {spread(across(None), fmt_gibs)}"]
-    if naive and lead != tp.NAIVE:
-        level = ties_with(tp.NAIVE)
+    if naive and lead != roles.baseline:
+        level = ties_with(roles.baseline)
         if len(level) == len(naive):
             facts.append("level with the naive pipe (a tie)")
         else:
             facts.append(f"{spread(naive, fmt_ratio)} the naive pipe" +
-                         (f"'s {fmt_gibs(an.value(run, an.THROUGHPUT, tp.NAIVE, large[0]))}"
+                         (f"'s {fmt_gibs(an.value(run, an.THROUGHPUT, roles.baseline, large[0]))}"
                           if len(large) == 1 else "") +
                          (f" (a tie at {size_list(level)})" if level else ""))
     facts.append(f"{spread(shm, fmt_percent, True)} of the shared-memory ring" if shm else
-                 f"shared memory (`{tp.SHM}`) {_absent(run, 'throughput', tp.SHM, size)}")
-    facts.append(f"{spread(mem, fmt_percent, True)} of one in-process `{tp.MEMCPY}`" if mem else
-                 f"`{tp.MEMCPY}` {_absent(run, 'throughput', tp.MEMCPY, size)}")
+                 f"shared memory (`{roles.practical_ceiling}`) "
+                 f"{_absent(run, 'throughput', roles.practical_ceiling, size)}")
+    facts.append(f"{spread(mem, fmt_percent, True)} of one in-process `{roles.yardstick}`"
+                 if mem else
+                 f"`{roles.yardstick}` {_absent(run, 'throughput', roles.yardstick, size)}")
     out.append(f"**Are pipes fit for high-volume transfers?** {answer} "
                f"{facts[0][0].upper() + facts[0][1:]}: " + ", ".join(facts[1:]) + ".")
     out.append("")
-    out += _best_pipe(run, tuned)
+    out += _best_pipe(run, variants)
     out += _small_messages(run)
     out += _chart(charts, "throughput_vs_size")
     return out
 
 
-def _best_pipe(run: Run, tuned: Sequence[str]) -> Lines:
+def _best_pipe(run: Run, variants: Sequence[str]) -> Lines:
     """The best figure of the pipes library, with any variant the rule cannot tell from it."""
-    best = an.peak(run, an.THROUGHPUT, tuned) if tuned else None
+    best = an.peak(run, an.THROUGHPUT, variants) if variants else None
     if best is None:
         return []
     t, s, bv = best
     head = (f"the best pipe figure in this run is `{t}` at {_size(run, s)}: {fmt_gibs(bv)}"
             f"{_marks(run, 'throughput', t, s)} ({tp.get(t).what})")
-    standing = an.standing(run, an.THROUGHPUT, s, tuned)
+    standing = an.standing(run, an.THROUGHPUT, s, variants)
     if standing is not None and standing.tie:
         head += (", a tie with " + ", ".join(_say(run, an.THROUGHPUT, o, s)
                                              for o, _v in standing.leaders[1:]))
     parts = []
-    for ref, name in ((tp.NAIVE, "the naive pipe"), (tp.SHM, f"`{tp.SHM}`"),
-                      (tp.MEMCPY, f"`{tp.MEMCPY}`")):
-        if ref == tp.NAIVE:
-            c = an.compare(run, an.THROUGHPUT, t, ref, s)
-            if c is not None:
-                parts.append(f"{fmt_ratio(c.advantage)} {name}" if c.different
-                             else f"level with {name} (a tie)")
-            continue
+    c = an.compare(run, an.THROUGHPUT, t, roles.baseline, s)
+    if c is not None:
+        parts.append(f"{fmt_ratio(c.advantage)} the naive pipe" if c.different
+                     else "level with the naive pipe (a tie)")
+    for ref in (roles.practical_ceiling, roles.yardstick):
         r = an.fraction(run, an.THROUGHPUT, t, ref, s)
         if r is not None:
-            parts.append(f"{fmt_percent(r)} of {name}")
+            parts.append(f"{fmt_percent(r)} of `{ref}`")
     return ["**How far does a tuned pipe go?** " + head[0].upper() + head[1:] +
             ("; that is " + ", ".join(parts) if parts else "") + ".", ""]
 
 
 def _fitness(shm: Optional[float], mem: Optional[float], level_with_shm: bool) -> str:
-    """The one-line answer, from tuned pipe ÷ shared memory (or ÷ memcpy without shm_ring), the
-    median over the large sizes; a tie with shared memory at every large size is said as one."""
+    """The one-line answer, from the lead ÷ the practical ceiling (or ÷ the yardstick without
+    it), the median over the large sizes; a tie with shared memory at every large size is said
+    as one."""
     if level_with_shm:
         return "Yes: for large messages a tuned pipe is level with shared memory (a tie)."
     if shm is not None:
@@ -350,8 +360,8 @@ def _fitness(shm: Optional[float], mem: Optional[float], level_with_shm: bool) -
         if mem >= 0.2:
             return "Yes, at a discount: a pipe runs well below an in-process copy."
         return "Only partly: a pipe runs far below an in-process copy."
-    return (f"This run has no ceiling to judge against (neither `{tp.SHM}` nor "
-            f"`{tp.MEMCPY}`).")
+    return (f"This run has no ceiling to judge against (neither `{roles.practical_ceiling}` nor "
+            f"`{roles.yardstick}`).")
 
 
 def _small_messages(run: Run) -> Lines:
@@ -359,14 +369,13 @@ def _small_messages(run: Run) -> Lines:
     if not sizes:
         return []
     s = sizes[0]
-    lead = next((t for t in (tp.TUNED, tp.NAIVE) if
-                 an.value(run, an.MESSAGES, t, s) is not None), None)
+    lead = _lead_or_baseline(run, an.MESSAGES, s)
     if lead is None:
         return []
     parts = [f"at {_size(run, s)} `{lead}` moves messages at "
              f"{fmt_rate(an.value(run, an.MESSAGES, lead, s))} "
              f"({fmt_gibs(an.value(run, an.THROUGHPUT, lead, s))})"]
-    for other in an.counts_at([tp.BATCH, tp.SHM], s):
+    for other in an.counts_at([roles.batch, roles.practical_ceiling], s):
         c = an.compare(run, an.MESSAGES, other, lead, s)
         if c is not None:
             parts.append(f"`{other}` {fmt_rate(an.value(run, an.MESSAGES, other, s))} "
@@ -377,17 +386,18 @@ def _small_messages(run: Run) -> Lines:
         text += "; " + ", ".join(parts[1:])
     lat = an.value(run, an.RTT_P50, lead, s)
     if lat is not None:
+        shm = roles.practical_ceiling
         text += (f". Its median round trip at {human_size(s)} is {fmt_ns(lat)}"
-                 + (f", against {_say(run, an.RTT_P50, tp.SHM, s)} for shared memory"
-                    if an.value(run, an.RTT_P50, tp.SHM, s) is not None else ""))
+                 + (f", against {_say(run, an.RTT_P50, shm, s)} for shared memory"
+                    if an.value(run, an.RTT_P50, shm, s) is not None else ""))
     return [text + ".", ""]
 
 
 def _winners(run: Run, charts: Dict[str, str]) -> Lines:
     out = ["## Winner in each size band", "",
            "Ranked among the C++ transports, which one harness measured under the same rules "
-           f"(`{tp.MEMCPY}` is the ceiling, not a contender; `{tp.NOISE_TWIN}`, and "
-           f"`{tp.BATCH}` above {human_size(tp.BATCH_LIMIT_BYTES)}, are `{tp.TUNED}` again; "
+           f"(`{roles.yardstick}` is the ceiling, not a contender; `{roles.noise_twin}`, and "
+           f"`{roles.batch}` above {human_size(tp.BATCH_LIMIT_BYTES)}, are `{roles.lead}` again; "
            "the Python rows are compared further down). A winner the rule cannot separate from "
            "the next is a tie, and every transport in it is named. \"Lead\" is how many times "
            "better the winner is than the runner-up, the best transport outside the tie; "
@@ -396,7 +406,8 @@ def _winners(run: Run, charts: Dict[str, str]) -> Lines:
     pipes = tp.in_families(candidates, tp.PIPE, tp.LEVER)
     others = tp.in_families(candidates, tp.RIVAL)
     if not candidates:
-        return out + [f"No C++ transport other than `{tp.MEMCPY}` was measured in this run.", ""]
+        return out + [f"No C++ transport other than `{roles.yardstick}` was measured in this "
+                      "run.", ""]
     for metric in (an.THROUGHPUT, an.RTT_P50):
         rows, summary = [], []
         for band, label, sizes in an.bands(run.sizes(metric.workload, candidates)):
@@ -453,17 +464,17 @@ def _levers(run: Run, charts: Dict[str, str]) -> Lines:
     out = ["## What each pipe lever buys", ""]
     ladder = [(t, ref) for t, ref in tp.LEVER_LADDER if _has(run, t)]
     if len(ladder) < 2:
-        return out + ["No pipe variant besides " + (f"`{tp.NAIVE}`" if ladder else "it") +
+        return out + ["No pipe variant besides " + (f"`{roles.baseline}`" if ladder else "it") +
                       " was measured in this run, so there is no ablation: "
                       + ", ".join(f"`{t}`" for t, _ in tp.LEVER_LADDER if not _has(run, t)) +
                       " not measured in this run.", ""] + _chart(charts, "pipe_levers")
     sizes = an.key_sizes(run.sizes("throughput", [t for t, _ in ladder]))
-    out += [f"Throughput of each step at key sizes, as a multiple of `{tp.NAIVE}`, and in "
+    out += [f"Throughput of each step at key sizes, as a multiple of `{roles.baseline}`, and in "
             "brackets as a multiple of the step it is compared with: a lever alone against the "
-            f"library with every lever off, all levers together (`{tp.TUNED}`) against levers "
+            f"library with every lever off, all levers together (`{roles.lead}`) against levers "
             "off too, the loan against its like-for-like twin, batch and spin against "
-            f"`{tp.TUNED}`. A ratio the rule does not accept is written \"tie\". Absolute figures "
-            "are in the appendix.", ""]
+            f"`{roles.lead}`. A ratio the rule does not accept is written \"tie\". Absolute "
+            "figures are in the appendix.", ""]
     steps = {s: {st.transport: st for st in an.lever_steps(run, an.THROUGHPUT, s)}
              for s in sizes}
     rows = []
@@ -475,10 +486,10 @@ def _levers(run: Run, charts: Dict[str, str]) -> Lines:
                 cells.append("—" if st is None else _cell(run, an.THROUGHPUT, t, s))
             elif st.same_code_as:
                 cells.append(f"same code as `{st.same_code_as}`")
-            elif t == tp.NAIVE:
+            elif t == roles.baseline:
                 cells.append(f"{_cell(run, an.THROUGHPUT, t, s)} (baseline)")
             else:
-                cells.append((_gain(st.vs_naive) if st.vs_naive else
+                cells.append((_gain(st.vs_baseline) if st.vs_baseline else
                               _cell(run, an.THROUGHPUT, t, s)) +
                              (f" ({_gain(st.vs_reference)})" if st.vs_reference else "") +
                              _marks(run, "throughput", t, s))
@@ -503,18 +514,18 @@ def _lever_sentences(run: Run, sizes: Sequence[int]) -> Lines:
                                   an.THROUGHPUT, t, s))
         return ", ".join(parts)
 
-    if _has(run, tp.LEVERS_OFF) and _has(run, tp.NAIVE):
-        out.append(f"- The library with every lever off against `{tp.NAIVE}` (its own framing "
-                   f"code, same default pipe): {gains(tp.LEVERS_OFF, tp.NAIVE)}.")
-    singles = [t for t, ref in tp.LEVER_LADDER if ref == tp.LEVERS_OFF and t != tp.TUNED
+    if _has(run, roles.levers_off) and _has(run, roles.baseline):
+        out.append(f"- The library with every lever off against `{roles.baseline}` (its own "
+                   f"framing code, same default pipe): {gains(roles.levers_off, roles.baseline)}.")
+    singles = [t for t, ref in tp.LEVER_LADDER if ref == roles.levers_off and t != roles.lead
                and _has(run, t)]
-    if _has(run, tp.LEVERS_OFF):
+    if _has(run, roles.levers_off):
         for t in singles:
             out.append(f"- `{t}` ({tp.get(t).what}), against levers off: "
-                       f"{gains(t, tp.LEVERS_OFF)}.")
+                       f"{gains(t, roles.levers_off)}.")
         for s in sizes:
             bought = [(t, c) for t in singles
-                      if (c := an.compare(run, an.THROUGHPUT, t, tp.LEVERS_OFF, s)) is not None
+                      if (c := an.compare(run, an.THROUGHPUT, t, roles.levers_off, s)) is not None
                       and c.different and c.advantage > 1]
             if bought:
                 t, c = max(bought, key=lambda tc: tc[1].advantage)
@@ -523,16 +534,16 @@ def _lever_sentences(run: Run, sizes: Sequence[int]) -> Lines:
             elif singles:
                 out.append(f"- At {human_size(s)} no single lever buys anything the rule "
                            "accepts: each is a tie with levers off, or slower.")
-        if _has(run, tp.TUNED):
-            out.append(f"- All levers together (`{tp.TUNED}`) against levers off: "
-                       f"{gains(tp.TUNED, tp.LEVERS_OFF)}.")
-    if _has(run, tp.LOAN) and _has(run, tp.BUILT):
-        out.append(f"- Building each message in the loaned staging ring (`{tp.LOAN}`) "
-                   f"instead of a user buffer that is then sent (`{tp.BUILT}`): "
-                   f"{gains(tp.LOAN, tp.BUILT)}.")
-    if _has(run, tp.BATCH) and _has(run, tp.TUNED):
-        out.append(f"- `send_batch` (`{tp.BATCH}`) against one `send_bytes` per message: "
-                   f"{gains(tp.BATCH, tp.TUNED)}. Messages over "
+        if _has(run, roles.lead):
+            out.append(f"- All levers together (`{roles.lead}`) against levers off: "
+                       f"{gains(roles.lead, roles.levers_off)}.")
+    if _has(run, roles.loan) and _has(run, roles.loan_twin):
+        out.append(f"- Building each message in the loaned staging ring (`{roles.loan}`) "
+                   f"instead of a user buffer that is then sent (`{roles.loan_twin}`): "
+                   f"{gains(roles.loan, roles.loan_twin)}.")
+    if _has(run, roles.batch) and _has(run, roles.lead):
+        out.append(f"- `send_batch` (`{roles.batch}`) against one `send_bytes` per message: "
+                   f"{gains(roles.batch, roles.lead)}. Messages over "
                    f"{human_size(tp.BATCH_LIMIT_BYTES)} go alone through `send_bytes`, so "
                    "there is nothing to batch above that.")
     return out + ([""] if out else [])
@@ -546,23 +557,23 @@ def _lever_latency(run: Run, ladder) -> Lines:
     rows = []
     for st in an.lever_steps(run, an.RTT_P50, s):
         rows.append([f"`{st.transport}`", _cell(run, an.RTT_P50, st.transport, s),
-                     _gain(st.vs_naive) if st.vs_naive else "—",
+                     _gain(st.vs_baseline) if st.vs_baseline else "—",
                      (f"{_gain(st.vs_reference)} vs `{st.reference}`" if st.vs_reference
                       else "—"),
                      _cell(run, an.CPU_PINGPONG, st.transport, s)])
     out = [f"Median round trip at {_size(run, s)} (\"faster\" columns are how many times "
            "quicker, or a tie; CPU is per GiB moved in the ping-pong):", ""]
-    out += _table(["step", "p50 round trip", f"faster than {tp.NAIVE}", "faster than its "
+    out += _table(["step", "p50 round trip", f"faster than {roles.baseline}", "faster than its "
                    "reference", "CPU s/GiB"], rows)
-    spin = an.compare(run, an.RTT_P50, tp.SPIN, tp.TUNED, s)
+    spin = an.compare(run, an.RTT_P50, roles.spin, roles.lead, s)
     if spin is not None:
-        cpu = an.fraction(run, an.CPU_PINGPONG, tp.SPIN, tp.TUNED, s)
-        before = fmt_ns(an.value(run, an.RTT_P50, tp.TUNED, s))
-        after = fmt_ns(an.value(run, an.RTT_P50, tp.SPIN, s))
-        text = (f"Spinning before blocking (`{tp.SPIN}`) takes the {human_size(s)} round trip "
+        cpu = an.fraction(run, an.CPU_PINGPONG, roles.spin, roles.lead, s)
+        before = fmt_ns(an.value(run, an.RTT_P50, roles.lead, s))
+        after = fmt_ns(an.value(run, an.RTT_P50, roles.spin, s))
+        text = (f"Spinning before blocking (`{roles.spin}`) takes the {human_size(s)} round trip "
                 f"from {before} to {after} ({fmt_ratio(spin.advantage)} faster)"
                 if spin.different else
-                f"Spinning before blocking (`{tp.SPIN}`) leaves the {human_size(s)} round trip "
+                f"Spinning before blocking (`{roles.spin}`) leaves the {human_size(s)} round trip "
                 f"where it was: {after} against {before}, a tie")
         out += ["", text + (f", for {fmt_ratio(cpu)} the CPU per GiB." if cpu is not None
                             else ".")]
@@ -570,11 +581,11 @@ def _lever_latency(run: Run, ladder) -> Lines:
 
 
 def _fractions(run: Run) -> Lines:
-    out = ["## Pipes against shared memory and memcpy", ""]
-    lead = [t for t in (tp.TUNED, tp.LOAN) if _has(run, t, "throughput")]
+    out = [f"## Pipes against shared memory and {roles.yardstick}", ""]
+    lead = [t for t in (roles.lead, roles.loan) if _has(run, t, "throughput")]
     if not lead:
-        return out + [f"Neither `{tp.TUNED}` nor `{tp.LOAN}` was measured in this run.", ""]
-    refs = (tp.SHM, tp.MEMCPY)
+        return out + [f"Neither `{roles.lead}` nor `{roles.loan}` was measured in this run.", ""]
+    refs = (roles.practical_ceiling, roles.yardstick)
     rows = []
     for s in run.sizes("throughput", lead):
         row = [_size(run, s, lead + list(refs))]
@@ -587,34 +598,36 @@ def _fractions(run: Run) -> Lines:
     header = ["size"]
     for t in lead:
         header += [f"`{t}`"] + [f"÷ `{ref}`" for ref in refs]
-    out += [f"Throughput, and as a share of shared memory (`{tp.SHM}`, the practical ceiling "
-            f"between processes) and of one in-process copy (`{tp.MEMCPY}`); — means the "
+    out += [f"Throughput, and as a share of shared memory (`{roles.practical_ceiling}`, the "
+            f"practical ceiling between processes) and of one in-process copy "
+            f"(`{roles.yardstick}`); — means the "
             "reference was not measured at that size.", ""]
     out += _table(header, rows)
     missing = [ref for ref in refs if not _has(run, ref, "throughput")]
     if missing:
         out += ["", " and ".join(f"`{m}`" for m in missing) + " not measured in this run."]
-    out += ["", _memcpy_is_a_yardstick(run)]
+    out += ["", _yardstick_is_not_a_limit(run)]
+    shm = roles.practical_ceiling
     for t in lead:
-        s = _largest_common(run, an.THROUGHPUT, [t, tp.SHM])
+        s = _largest_common(run, an.THROUGHPUT, [t, shm])
         if s is not None:
             out += ["", f"At {human_size(s)}, the largest size both have, `{t}` reaches "
-                    f"{fmt_percent(an.fraction(run, an.THROUGHPUT, t, tp.SHM, s))} of "
-                    f"`{tp.SHM}` ({fmt_gibs(an.value(run, an.THROUGHPUT, t, s))} against "
-                    f"{fmt_gibs(an.value(run, an.THROUGHPUT, tp.SHM, s))})."]
+                    f"{fmt_percent(an.fraction(run, an.THROUGHPUT, t, shm, s))} of `{shm}` "
+                    f"({fmt_gibs(an.value(run, an.THROUGHPUT, t, s))} against "
+                    f"{fmt_gibs(an.value(run, an.THROUGHPUT, shm, s))})."]
     return out + [""]
 
 
-def _memcpy_is_a_yardstick(run: Run) -> str:
-    """Why a transport can pass `memcpy`, and which did in this run (by the rule)."""
-    text = (f"`{tp.MEMCPY}` is one CPU copying each message and then checking it, in turn. "
+def _yardstick_is_not_a_limit(run: Run) -> str:
+    """Why a transport can pass the yardstick, and which did in this run (by the rule)."""
+    text = (f"`{roles.yardstick}` is one CPU copying each message and then checking it, in turn. "
             "Between two processes the copy (sender) and the check (receiver) run on two CPUs "
             "at once, so a transport with one copy can pass it, up to about twice: it is a "
             "yardstick, not a hard limit.")
     by_transport: Dict[str, List[int]] = {}
     for t in an.contenders(run):
         for s in run.sizes("throughput"):
-            c = an.compare(run, an.THROUGHPUT, t, tp.MEMCPY, s)
+            c = an.compare(run, an.THROUGHPUT, t, roles.yardstick, s)
             if tp.same_code_as(t, s) is None and c is not None and c.different \
                     and c.advantage > 1:
                 by_transport.setdefault(t, []).append(s)
@@ -638,10 +651,10 @@ def _cpu(run: Run, charts: Dict[str, str]) -> Lines:
     out += _table(["transport"] + [_size(run, s, chosen) for s in sizes], rows)
     out.append("")
     s = sizes[-1]
-    lead = next((t for t in (tp.TUNED, tp.NAIVE)
-                 if an.value(run, an.CPU_STREAM, t, s) is not None), None)
+    lead = _lead_or_baseline(run, an.CPU_STREAM, s)
     if lead is not None:
-        compared = [_say(run, an.CPU_STREAM, t, s) for t in (tp.NAIVE, tp.SHM, tp.MEMCPY)
+        compared = [_say(run, an.CPU_STREAM, t, s)
+                    for t in (roles.baseline, roles.practical_ceiling, roles.yardstick)
                     if t != lead and _has(run, t, "throughput")]
         out.append(f"At {human_size(s)}, a GiB through `{lead}` costs "
                    f"{fmt_number(an.value(run, an.CPU_STREAM, lead, s))} CPU-seconds"
@@ -683,8 +696,9 @@ def _python(run: Run, charts: Dict[str, str]) -> Lines:
     out += _pair_table(run, an.RTT_P50, an.python_pairs(run, an.RTT_P50), "Median round trip")
     out += [c for c in [_pair_claim(run, p) for p in pairs] + [_one_line_fix(run),
                                                               _pickling(run)] if c]
-    rest = [t for t in py if t not in {p.python for p in pairs} | {tp.PY_QUEUE}]
-    s = _largest_common(run, an.THROUGHPUT, [tp.PY_PIPE]) if _has(run, tp.PY_PIPE) else None
+    rest = [t for t in py if t not in {p.python for p in pairs} | {roles.python_pickling}]
+    s = (_largest_common(run, an.THROUGHPUT, [roles.python_pipe])
+         if _has(run, roles.python_pipe) else None)
     if rest and s is not None:
         out.append(f"- **Other Python transports** at {human_size(s)} (no C++ twin, so no "
                    "ratio): " + ", ".join(_say(run, an.THROUGHPUT, t, s) for t in rest) + ".")
@@ -732,31 +746,39 @@ def _pair_claim(run: Run, p: tp.PythonPair) -> Optional[str]:
 
 def _one_line_fix(run: Run) -> Optional[str]:
     """What growing the pipe buys a Python program, Python against Python."""
-    s = _largest_common(run, an.THROUGHPUT, [tp.PY_PIPE_BIGBUF, tp.PY_PIPE])
+    grown, plain = roles.python_big_buffer, roles.python_pipe
+    s = _largest_common(run, an.THROUGHPUT, [grown, plain])
     if s is None:
         return None
-    c = an.compare(run, an.THROUGHPUT, tp.PY_PIPE_BIGBUF, tp.PY_PIPE, s)
+    c = an.compare(run, an.THROUGHPUT, grown, plain, s)
     return (f"- **One line of Python** (Python on both sides): growing the pipe with "
-            f"`F_SETPIPE_SZ` (`{tp.PY_PIPE_BIGBUF}`) moves "
-            f"{fmt_gibs(an.value(run, an.THROUGHPUT, tp.PY_PIPE_BIGBUF, s))} at {human_size(s)} "
-            f"against `{tp.PY_PIPE}`'s {fmt_gibs(an.value(run, an.THROUGHPUT, tp.PY_PIPE, s))}: "
+            f"`F_SETPIPE_SZ` (`{grown}`) moves {fmt_gibs(an.value(run, an.THROUGHPUT, grown, s))} "
+            f"at {human_size(s)} against `{plain}`'s "
+            f"{fmt_gibs(an.value(run, an.THROUGHPUT, plain, s))}: "
             + (f"{fmt_ratio(c.advantage)}." if c.different else "a tie."))
+
+
+def _pickling_size(run: Run) -> Optional[int]:
+    """Where pickling is judged: the largest size at which both Python's plain pipe and its
+    pickling queue have a throughput value."""
+    return _largest_common(run, an.THROUGHPUT, [roles.python_pipe, roles.python_pickling])
 
 
 def _pickling(run: Run) -> Optional[str]:
     """Pickling, Python against Python: the queue pickles, send_bytes does not."""
-    s = _largest_common(run, an.THROUGHPUT, [tp.PY_PIPE, tp.PY_QUEUE])
+    plain, queue = roles.python_pipe, roles.python_pickling
+    s = _pickling_size(run)
     if s is None:
         return None
-    c = an.compare(run, an.THROUGHPUT, tp.PY_QUEUE, tp.PY_PIPE, s)
+    c = an.compare(run, an.THROUGHPUT, queue, plain, s)
     verdict = ("so pickling is not what holds Python back here" if c.tie or c.advantage > 1
                else f"so pickling and the hand-off cost {fmt_ratio(1 / c.advantage)} on top of "
                     "`send_bytes`")
-    return (f"- **Serialization** (Python on both sides). `{tp.PY_QUEUE}` pickles every message "
-            f"and a feeder thread writes it to a pipe: "
-            f"{fmt_gibs(an.value(run, an.THROUGHPUT, tp.PY_QUEUE, s))} at {human_size(s)}, "
-            + (f"a tie with `{tp.PY_PIPE}`" if c.tie else
-               f"{fmt_ratio(c.advantage)} `{tp.PY_PIPE}`") + f"; {verdict}.")
+    return (f"- **Serialization** (Python on both sides). `{queue}` pickles every message and a "
+            "feeder thread writes it to a pipe: "
+            f"{fmt_gibs(an.value(run, an.THROUGHPUT, queue, s))} at {human_size(s)}, "
+            + (f"a tie with `{plain}`" if c.tie else f"{fmt_ratio(c.advantage)} `{plain}`")
+            + f"; {verdict}.")
 
 
 def _python_conclusion(run: Run, pairs: Sequence[tp.PythonPair]) -> Lines:
@@ -767,7 +789,7 @@ def _python_conclusion(run: Run, pairs: Sequence[tp.PythonPair]) -> Lines:
         if s is None:
             continue
         c = an.compare(run, an.THROUGHPUT, p.cpp, p.python, s)
-        if p.python == tp.PY_PIPE:
+        if p.python == roles.python_pipe:
             parts.append(f"on the same default pipe, Python's own work makes it "
                          f"{fmt_ratio(c.advantage)} slower than C++" if c.different and
                          c.advantage > 1 else
@@ -776,8 +798,9 @@ def _python_conclusion(run: Run, pairs: Sequence[tp.PythonPair]) -> Lines:
             parts.append(f"with `{p.python}` ({p.alike}) C++ is "
                          f"{fmt_ratio(c.advantage)} faster" if c.different and c.advantage > 1
                          else f"`{p.python}` keeps up with `{p.cpp}` ({p.alike})")
-    s = _largest_common(run, an.THROUGHPUT, [tp.PY_PIPE, tp.PY_QUEUE])
-    pickle = an.compare(run, an.THROUGHPUT, tp.PY_PIPE, tp.PY_QUEUE, s) if s else None
+    s = _pickling_size(run)
+    pickle = (an.compare(run, an.THROUGHPUT, roles.python_pipe, roles.python_pickling, s)
+              if s else None)
     if pickle is not None:
         parts.append(f"pickling slows Python a further {fmt_ratio(pickle.advantage)}"
                      if pickle.different and pickle.advantage > 1 else
@@ -822,8 +845,8 @@ def _machine(run: Run) -> Lines:
         if cores <= 2:
             text += (" With two CPUs each process owns one and nothing else can run without "
                      "disturbing them" +
-                     (f"; a spinning receiver (`{tp.SPIN}`) occupies a CPU another thread "
-                      "would need" if _has(run, tp.SPIN) else "") +
+                     (f"; a spinning receiver (`{roles.spin}`) occupies a CPU another thread "
+                      "would need" if _has(run, roles.spin) else "") +
                      ". More cores change little for one pair of processes but matter when "
                      "several pairs run at once.")
         out.append(text)
@@ -833,7 +856,7 @@ def _machine(run: Run) -> Lines:
         text = f"- **pipe-max-size = {human_size(pipe_max)}** (`/proc/sys/fs/pipe-max-size`). "
         if pipe_max < 1 << 20:
             text += ("That is below Linux's default of 1 MiB, which caps the big-buffer lever: "
-                     f"expect a smaller `{tp.BIGBUF}` gain than on a default machine.")
+                     f"expect a smaller `{roles.big_buffer_lever}` gain than on a default machine.")
         elif pipe_max == 1 << 20:
             text += ("Linux's default. The big-buffer lever grows pipes to it; a larger limit "
                      "would let pipes grow further (not measured here).")
@@ -850,8 +873,8 @@ def _machine(run: Run) -> Lines:
     kernel = run.fact("host_kernel")
     if kernel:
         text = f"- **Kernel {kernel}.** Pipe, splice and wake-up paths change between kernels"
-        s = _large_size(run, tp.VMSPLICE)
-        c = an.compare(run, an.THROUGHPUT, tp.VMSPLICE, tp.LEVERS_OFF, s) if s else None
+        s = _large_size(run, roles.vmsplice_lever)
+        c = an.compare(run, an.THROUGHPUT, roles.vmsplice_lever, roles.levers_off, s) if s else None
         if c is not None:
             text += (f"; the vmsplice lever's gain ({fmt_ratio(c.advantage)} at "
                      f"{human_size(s)} here) is the figure to re-check on another kernel"
@@ -861,21 +884,21 @@ def _machine(run: Run) -> Lines:
         out.append(text + ".")
     thp = run.thp_mode()
     if thp:
-        out.append(f"- **Transparent huge pages: `{thp}`.** Large copies (`{tp.MEMCPY}`, "
-                   f"`{tp.SHM}`, pages spliced by reference) depend on the page size; a "
-                   "machine with another THP mode may shift the large-message figures.")
+        out.append(f"- **Transparent huge pages: `{thp}`.** Large copies (`{roles.yardstick}`, "
+                   f"`{roles.practical_ceiling}`, pages spliced by reference) depend on the page "
+                   "size; a machine with another THP mode may shift the large-message figures.")
     msgsize, msgmax = run.fact_int("host_mqueue_msgsize_max"), run.fact_int("host_mqueue_msg_max")
     if msgsize is not None:
         text = (f"- **POSIX message queues** are limited here to {human_size(msgsize)} per "
                 f"message" + (f" and {msgmax} messages in flight" if msgmax else "") +
                 " (`/proc/sys/fs/mqueue`).")
-        skipped = [m for m in run.errors() if m.transport == tp.POSIX_MQ]
+        skipped = [m for m in run.errors() if m.transport == roles.mqueue_rival]
         if skipped:
             sizes = sorted({m.size for m in skipped})
-            text += (f" `{tp.POSIX_MQ}` has no figure at {size_list(sizes)} "
-                     f"({_absent(run, skipped[0].workload, tp.POSIX_MQ, skipped[0].size)}).")
-        elif _has(run, tp.POSIX_MQ):
-            text += f" `{tp.POSIX_MQ}` carried every size measured."
+            text += (f" `{roles.mqueue_rival}` has no figure at {size_list(sizes)} "
+                     f"({_absent(run, skipped[0].workload, roles.mqueue_rival, skipped[0].size)}).")
+        elif _has(run, roles.mqueue_rival):
+            text += f" `{roles.mqueue_rival}` carried every size measured."
         out.append(text)
     out += _noise(run)
     return out + [""]
@@ -893,11 +916,11 @@ def _wakeups(run: Run) -> Lines:
     if not measured:
         return []
     (t0, v0), others = measured[0], measured[1:]
-    copy = an.value(run, an.RTT_P50, tp.MEMCPY, s)
+    copy = an.value(run, an.RTT_P50, roles.yardstick, s)
     facts = (f"at {human_size(s)} the median round trip of `{t0}` is {fmt_ns(v0)}"
              + (" (" + ", ".join(f"`{t}` {fmt_ns(v)}" for t, v in others) + ")" if others else "")
-             + (f", while two copies in one process (`{tp.MEMCPY}`) take {fmt_ns(copy)}" if copy
-                else ""))
+             + (f", while two copies in one process (`{roles.yardstick}`) take {fmt_ns(copy)}"
+                if copy else ""))
     if v0 > WAKEUP_BOUND_NS:
         text = (f"- **Wake-ups dominate small-message latency here**: {facts}. Over "
                 f"{fmt_ns(WAKEUP_BOUND_NS)} for a few bytes is not copying; it is waking the "
@@ -908,9 +931,9 @@ def _wakeups(run: Run) -> Lines:
     else:
         text = (f"- **Wake-ups are cheap on this machine** (under {fmt_ns(WAKEUP_BOUND_NS)}): "
                 f"{facts}.")
-    spin = an.value(run, an.RTT_P50, tp.SPIN, s)
+    spin = an.value(run, an.RTT_P50, roles.spin, s)
     if spin is not None:
-        text += (f" Spinning instead of sleeping (`{tp.SPIN}`) " +
+        text += (f" Spinning instead of sleeping (`{roles.spin}`) " +
                  ("avoids most of it" if spin < 0.5 * v0 else "does not avoid it here") +
                  f": {fmt_ns(spin)}.")
     return [text]

@@ -1,11 +1,14 @@
-"""The transports pipebench knows: what each is, which family it belongs to, and how it is drawn.
+"""The transports pipebench knows: the role each plays in the report, what each is, which family
+it belongs to, and how it is drawn.
 
-This is the one place that maps a transport id to a label, colour, marker and line style, so a
-transport looks the same in every chart, and the one place that says which role a transport plays
-in the report: the ceiling, the baseline pipe, the noise-floor twin, the pipe-lever ablation, the
-Python like-for-like pairs, and where one transport runs another's code. The report and the
-charts ask for these roles and never spell an id. Ids not listed here (a transport added later)
-still work: they get a family from their prefix and a style from a spare palette.
+This is the one place that spells a transport id. It names the roles the report is written
+around (`roles`: the lead pipe and its noise-floor twin, the baseline, the practical ceiling,
+the in-process yardstick, the levers, the Python like-for-like pairs...), says where one
+transport runs another's code, and maps every id to a description, colour, marker and line
+style, so a transport looks the same in every chart. The report, the charts and the analysis ask
+for roles and never spell an id (scripts/tests/report/test_transport_roles.py checks it). Ids
+not listed here (a transport added later) still work: they get a family from their prefix and a
+style from a spare palette.
 """
 from __future__ import annotations
 
@@ -14,37 +17,71 @@ from typing import Dict, List, Optional, Tuple
 
 # Families, in the order reports and legends list them.
 CEILING = "ceiling"  # not IPC: the in-process copy every transport is measured against
-PIPE = "pipe"  # naive_pipe and the pipes library's variants
+PIPE = "pipe"  # the baseline pipe and the pipes library's variants
 LEVER = "lever"  # the library with one lever at a time (ablation)
 RIVAL = "rival"  # other ways of moving bytes between two processes, in C++
 PYTHON = "python"  # Python's multiprocessing, measured by scripts/python_baselines
 CONTROL = "control"  # the same code measured twice: the run's noise floor, never a contender
 FAMILIES = (CEILING, PIPE, LEVER, RIVAL, PYTHON, CONTROL)
 
-# Roles. The report and the charts name transports through these, never by a quoted id.
-MEMCPY = "memcpy"  # the ceiling: one in-process copy, no IPC
-NAIVE = "naive_pipe"  # pipe() with Python's framing: the baseline every lever is measured from
-TUNED = "tuned_pipe"  # the pipes library with its default options: the answer to the question
-LEVERS_OFF = "pipe_levers_off"  # the library with every lever off: each lever alone starts here
-LOAN = "tuned_pipe_loan"  # the zero-copy send path
-BUILT = "tuned_pipe_built"  # the loan's like-for-like twin (message built in a user buffer)
-BATCH = "tuned_pipe_batch"  # send_batch: many small messages per call
-SPIN = "tuned_pipe_spin"  # spin before blocking, for latency
-BIGBUF = "pipe_bigbuf"  # the lever capped by the host's pipe-max-size
-VMSPLICE = "pipe_vmsplice"  # the kernel-dependent lever
-SHM = "shm_ring"  # shared memory: the practical ceiling between processes
-POSIX_MQ = "posix_mq"  # limited by the host's mqueue settings
-NOISE_TWIN = "control_twin"  # TUNED under a second name: their gap is the run's noise floor
-PY_PIPE = "py_pipe"  # Python's Pipe(duplex=False): send_bytes/recv_bytes, no pickling
-PY_PIPE_BIGBUF = "py_pipe_bigbuf"  # py_pipe with the pipe grown: what one line of Python buys
-PY_QUEUE = "py_queue"  # Python's Queue: the same kind of pipe with pickling in front
+
+@dataclass(frozen=True)
+class Roles:
+    """The part each transport plays in the report, and the transport that plays it. The
+    report, the charts and the analysis ask for a role (`roles.lead`) and never spell an id, so
+    renaming a transport here renames it in every sentence, table and chart."""
+    yardstick: str  # one in-process copy, no IPC: the ceiling, a yardstick (not a hard limit)
+    baseline: str  # pipe() with Python's framing: every lever is measured from it
+    lead: str  # the pipes library with its default options: the answer to the question
+    noise_twin: str  # the lead under a second name: their gap is the run's noise floor
+    loan: str  # the lead's zero-copy send path
+    loan_twin: str  # the loan's like-for-like twin: each message built in a user buffer, then sent
+    batch: str  # send_batch: many small messages per call
+    spin: str  # spin before blocking, for latency
+    levers_off: str  # the library with every lever off: each lever alone starts here
+    big_buffer_lever: str  # the lever capped by the host's pipe-max-size
+    writev_lever: str  # header and payload in one writev
+    read_ahead_lever: str  # buffered read-ahead on the receiver
+    vmsplice_lever: str  # the kernel-dependent lever
+    practical_ceiling: str  # shared memory: the fastest way between two processes
+    socket_rival: str  # an AF_UNIX socket: sleeps between messages, as a pipe does
+    mqueue_rival: str  # limited by the host's mqueue settings
+    python_pipe: str  # Python's Pipe(duplex=False): send_bytes/recv_bytes, no pickling
+    python_big_buffer: str  # python_pipe with the pipe grown: what one line of Python buys
+    python_pickling: str  # Python's Queue: the same kind of pipe with pickling in front
+    python_from_lead: str  # a Python receiver fed by the lead's C++ sender
+
+
+roles = Roles(
+    yardstick="memcpy",
+    baseline="naive_pipe",
+    lead="tuned_pipe",
+    noise_twin="control_twin",
+    loan="tuned_pipe_loan",
+    loan_twin="tuned_pipe_built",
+    batch="tuned_pipe_batch",
+    spin="tuned_pipe_spin",
+    levers_off="pipe_levers_off",
+    big_buffer_lever="pipe_bigbuf",
+    writev_lever="pipe_writev",
+    read_ahead_lever="pipe_readahead",
+    vmsplice_lever="pipe_vmsplice",
+    practical_ceiling="shm_ring",
+    socket_rival="socketpair",
+    mqueue_rival="posix_mq",
+    python_pipe="py_pipe",
+    python_big_buffer="py_pipe_bigbuf",
+    python_pickling="py_queue",
+    python_from_lead="py_from_tuned_pipe",
+)
 
 # send_batch gathers messages up to this size; a larger message goes alone through send_bytes
-# (pipes' batching rule), so above it BATCH runs TUNED's code and measures nothing of its own.
+# (pipes' batching rule), so above it the batch variant runs the lead's code and measures
+# nothing of its own.
 BATCH_LIMIT_BYTES = 16 * 1024
 
 # Transports that sleep between messages: at small sizes their round trip shows the wake-up cost.
-BLOCKING_PROBES = (NAIVE, TUNED, "socketpair", SHM)
+BLOCKING_PROBES = (roles.baseline, roles.lead, roles.socket_rival, roles.practical_ceiling)
 
 
 @dataclass(frozen=True)
@@ -59,54 +96,55 @@ class Transport:
 
 
 # Colours are unique per transport (a transport may share a panel with any other), dark enough
-# to read on white, and the two reference lines stand apart: memcpy black dashed (the ceiling),
-# shm_ring dash-dot (the practical ceiling between processes), Python dotted.
+# to read on white, and the two reference lines stand apart: the yardstick black dashed (the
+# ceiling), the practical ceiling dash-dot (the ceiling between processes), Python dotted.
+# A transport with a role is named through it, so that its id is spelled once, in `roles`.
 _CATALOGUE = [
-    Transport("memcpy", CEILING, "one in-process copy of N bytes, no IPC (the ceiling)",
+    Transport(roles.yardstick, CEILING, "one in-process copy of N bytes, no IPC (the ceiling)",
               "#000000", "", "--", 2.0),
-    Transport("naive_pipe", PIPE, "pipe() at the default 64 KiB, framed as Python's Connection",
-              "#1f77b4", "o"),
-    Transport("tuned_pipe", PIPE, "pipes library, default options (1 MiB pipe, writev, "
+    Transport(roles.baseline, PIPE, "pipe() at the default 64 KiB, framed as Python's "
+              "Connection", "#1f77b4", "o"),
+    Transport(roles.lead, PIPE, "pipes library, default options (1 MiB pipe, writev, "
               "read-ahead, vmsplice), send_bytes from a user buffer", "#d62728", "s", "-", 2.4),
-    Transport(NOISE_TWIN, CONTROL, "tuned_pipe under a second name (same code, measured apart): "
-              "the run's noise floor", "#bbbbbb", "s", "--", 1.2),
-    Transport("tuned_pipe_built", PIPE, "pipes, each message built in a user buffer then sent "
-              "(tuned_pipe_loan's like-for-like twin)", "#e6a157", "d"),
-    Transport("tuned_pipe_loan", PIPE, "pipes zero-copy path: the sender builds each message in "
+    Transport(roles.noise_twin, CONTROL, f"{roles.lead} under a second name (same code, "
+              "measured apart): the run's noise floor", "#bbbbbb", "s", "--", 1.2),
+    Transport(roles.loan_twin, PIPE, "pipes, each message built in a user buffer then sent "
+              f"({roles.loan}'s like-for-like twin)", "#e6a157", "d"),
+    Transport(roles.loan, PIPE, "pipes zero-copy path: the sender builds each message in "
               "the staging ring, loan then commit", "#ff7f0e", "D", "-", 2.0),
-    Transport("tuned_pipe_batch", PIPE, "pipes, small messages gathered into one send_batch",
+    Transport(roles.batch, PIPE, "pipes, small messages gathered into one send_batch",
               "#9467bd", "^"),
-    Transport("tuned_pipe_spin", PIPE, "pipes, spin before blocking (for latency)",
-              "#e377c2", "v"),
-    Transport("pipe_levers_off", LEVER, "pipes with every lever off", "#7f7f7f", "o", "-", 1.3),
-    Transport("pipe_bigbuf", LEVER, "levers off + pipe grown to pipe-max-size", "#17becf", ">",
-              "-", 1.3),
-    Transport("pipe_writev", LEVER, "levers off + header and payload in one writev", "#bcbd22",
-              "<", "-", 1.3),
-    Transport("pipe_readahead", LEVER, "levers off + buffered read-ahead on the receiver",
+    Transport(roles.spin, PIPE, "pipes, spin before blocking (for latency)", "#e377c2", "v"),
+    Transport(roles.levers_off, LEVER, "pipes with every lever off", "#7f7f7f", "o", "-", 1.3),
+    Transport(roles.big_buffer_lever, LEVER, "levers off + pipe grown to pipe-max-size",
+              "#17becf", ">", "-", 1.3),
+    Transport(roles.writev_lever, LEVER, "levers off + header and payload in one writev",
+              "#bcbd22", "<", "-", 1.3),
+    Transport(roles.read_ahead_lever, LEVER, "levers off + buffered read-ahead on the receiver",
               "#8c564b", "p", "-", 1.3),
-    Transport("pipe_vmsplice", LEVER, "levers off + vmsplice from the staging ring", "#2ca02c",
-              "h", "-", 1.3),
-    Transport("socketpair", RIVAL, "AF_UNIX stream socketpair (what Python's duplex Pipe uses)",
-              "#0b7f8c", "P"),
+    Transport(roles.vmsplice_lever, LEVER, "levers off + vmsplice from the staging ring",
+              "#2ca02c", "h", "-", 1.3),
+    Transport(roles.socket_rival, RIVAL, "AF_UNIX stream socketpair (what Python's duplex Pipe "
+              "uses)", "#0b7f8c", "P"),
     Transport("boost_mq", RIVAL, "boost::interprocess::message_queue", "#c51b7d", "X"),
-    Transport("posix_mq", RIVAL, "POSIX message queue (mq_send/mq_receive)", "#a6761d", "*"),
-    Transport("shm_ring", RIVAL, "SPSC ring in shared memory, futex wake-ups (the practical "
-              "ceiling)", "#1b5e20", "H", "-.", 2.0),
+    Transport(roles.mqueue_rival, RIVAL, "POSIX message queue (mq_send/mq_receive)", "#a6761d",
+              "*"),
+    Transport(roles.practical_ceiling, RIVAL, "SPSC ring in shared memory, futex wake-ups (the "
+              "practical ceiling)", "#1b5e20", "H", "-.", 2.0),
     Transport("zmq_ipc", RIVAL, "ZeroMQ PAIR over ipc://", "#393b79", "8"),
     Transport("zmq_tcp", RIVAL, "ZeroMQ PAIR over tcp://127.0.0.1", "#6b6ecf", "x"),
-    Transport("py_pipe", PYTHON, "multiprocessing.Pipe(duplex=False): send_bytes/recv_bytes on "
-              "os.pipe(), no pickling", "#843c39", "o", ":", 1.8),
-    Transport("py_pipe_bigbuf", PYTHON, "Pipe(duplex=False) with the pipe grown to "
+    Transport(roles.python_pipe, PYTHON, "multiprocessing.Pipe(duplex=False): "
+              "send_bytes/recv_bytes on os.pipe(), no pickling", "#843c39", "o", ":", 1.8),
+    Transport(roles.python_big_buffer, PYTHON, "Pipe(duplex=False) with the pipe grown to "
               "pipe-max-size by fcntl(F_SETPIPE_SZ): one line of Python", "#bd9e39", "<", ":",
               1.8),
     Transport("py_pipe_duplex", PYTHON, "multiprocessing.Pipe(): one AF_UNIX socketpair",
               "#d6616b", "s", ":", 1.8),
-    Transport("py_queue", PYTHON, "multiprocessing.Queue: pickles, a feeder thread writes a "
-              "pipe", "#637939", "^", ":", 1.8),
+    Transport(roles.python_pickling, PYTHON, "multiprocessing.Queue: pickles, a feeder thread "
+              "writes a pipe", "#637939", "^", ":", 1.8),
     Transport("py_shared_memory", PYTHON, "multiprocessing.shared_memory ring + semaphores "
               "(receiver checks in place)", "#7b4173", "D", ":", 1.8),
-    Transport("py_from_tuned_pipe", PYTHON, "Python's multiprocessing with the tuned pipe "
+    Transport(roles.python_from_lead, PYTHON, "Python's multiprocessing with the tuned pipe "
               "(see scripts/PYTHON_BASELINES.md)", "#e7969c", "v", ":", 1.8),
 ]
 _BY_ID: Dict[str, Transport] = {t.id: t for t in _CATALOGUE}
@@ -118,24 +156,24 @@ _SPARE = [("#5254a3", "1"), ("#8ca252", "2"), ("#ad494a", "4"),
 _unknown: Dict[str, Transport] = {}
 
 # The ablation ladder: each step and what it is best compared with. A lever alone is compared
-# with the library with every lever off; the full library with levers off too (all levers
-# together); loan with its like-for-like twin; batch and spin with plain tuned_pipe.
+# with the library with every lever off; the lead with levers off too (all levers together);
+# the loan with its like-for-like twin; batch and spin with the lead.
 LEVER_LADDER: List[Tuple[str, Optional[str]]] = [
-    (NAIVE, None),
-    (LEVERS_OFF, NAIVE),
-    (BIGBUF, LEVERS_OFF),
-    ("pipe_writev", LEVERS_OFF),
-    ("pipe_readahead", LEVERS_OFF),
-    (VMSPLICE, LEVERS_OFF),
-    (TUNED, LEVERS_OFF),
-    (BUILT, TUNED),
-    (LOAN, BUILT),
-    (BATCH, TUNED),
-    (SPIN, TUNED),
+    (roles.baseline, None),
+    (roles.levers_off, roles.baseline),
+    (roles.big_buffer_lever, roles.levers_off),
+    (roles.writev_lever, roles.levers_off),
+    (roles.read_ahead_lever, roles.levers_off),
+    (roles.vmsplice_lever, roles.levers_off),
+    (roles.lead, roles.levers_off),
+    (roles.loan_twin, roles.lead),
+    (roles.loan, roles.loan_twin),
+    (roles.batch, roles.lead),
+    (roles.spin, roles.lead),
 ]
 
-# The pipes library's own variants (what "a tuned pipe" can mean in the verdict).
-TUNED_FAMILY = (TUNED, LOAN, BUILT, BATCH, SPIN)
+# The pipes library's own variants (what "a tuned pipe" can mean in the verdict), the lead first.
+LEAD_VARIANTS = (roles.lead, roles.loan, roles.loan_twin, roles.batch, roles.spin)
 
 
 @dataclass(frozen=True)
@@ -149,31 +187,34 @@ class PythonPair:
 
 
 PYTHON_PAIRS: List[PythonPair] = [
-    PythonPair(PY_PIPE, NAIVE, "a default 64 KiB pipe, Python's framing", True),
-    PythonPair(PY_PIPE_BIGBUF, BIGBUF, "a pipe grown to pipe-max-size, no other lever",
+    PythonPair(roles.python_pipe, roles.baseline, "a default 64 KiB pipe, Python's framing",
                True),
-    # Its latency echo goes back through a plain pipe written by Python, unlike tuned_pipe's.
-    PythonPair("py_from_tuned_pipe", TUNED, "the same C++ pipes sender; a Python receiver "
-               "against a C++ one", False),
+    PythonPair(roles.python_big_buffer, roles.big_buffer_lever, "a pipe grown to "
+               "pipe-max-size, no other lever", True),
+    # Its latency echo goes back through a plain pipe written by Python, unlike the lead's.
+    PythonPair(roles.python_from_lead, roles.lead, "the same C++ pipes sender; a Python "
+               "receiver against a C++ one", False),
 ]
 
 
 def same_code_as(transport_id: str, size: int) -> Optional[str]:
     """The transport whose code `transport_id` actually runs at `size`, when that is another
     one: then its figure is a second measurement of that transport, not a result of its own."""
-    if transport_id == NOISE_TWIN:
-        return TUNED
-    if transport_id == BATCH and size > BATCH_LIMIT_BYTES:
-        return TUNED
+    if transport_id == roles.noise_twin:
+        return roles.lead
+    if transport_id == roles.batch and size > BATCH_LIMIT_BYTES:
+        return roles.lead
     return None
 
 
 def family_of_unknown(transport_id: str) -> str:
+    """The family an id the catalogue does not know gets from its prefix: a new variant of the
+    lead is named after it, as its variants are."""
     if transport_id.startswith("py_"):
         return PYTHON
     if transport_id.startswith("pipe_"):
         return LEVER
-    if transport_id.startswith("tuned_pipe"):
+    if transport_id.startswith(roles.lead):
         return PIPE
     return RIVAL
 

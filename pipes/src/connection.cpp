@@ -30,6 +30,13 @@ std::error_code no_descriptor() noexcept {
 Connection::Connection() noexcept = default;
 
 Connection::Connection(fd read_end, fd write_end, const options& opts) : opts_(opts) {
+  // One descriptor for both directions (a socket, as Python's duplex Pipe() gives): the reader
+  // keeps it and the writer gets a duplicate of its own, so that each descriptor has one owner
+  // and is closed once (a second close could close a descriptor another thread just opened).
+  if (read_end && read_end.get() == write_end.get()) {
+    static_cast<void>(write_end.release());
+    write_end = duplicate(read_end);
+  }
   // Decided once: with SIGPIPE ignored process-wide there is nothing to guard.
   const bool guard_sigpipe = !detail::sigpipe_ignored();
   if (read_end) {
@@ -314,6 +321,8 @@ std::size_t Connection::capacity() const noexcept {
   if (writer_) return writer_->capacity();
   return reader_ ? reader_->capacity() : 0;
 }
+
+bool Connection::uses_zero_copy() const noexcept { return writer_ && writer_->uses_zero_copy(); }
 
 int Connection::read_fd() const noexcept { return reader_ ? reader_->native() : -1; }
 int Connection::write_fd() const noexcept { return writer_ ? writer_->native() : -1; }

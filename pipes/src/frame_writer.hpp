@@ -48,6 +48,7 @@ class frame_writer {
 
   // Abandons any loan and gives up the descriptor.
   fd release() noexcept;
+  bool uses_zero_copy() const noexcept { return zero_copy_; }
   void close(std::error_code& ec) noexcept;
 
  private:

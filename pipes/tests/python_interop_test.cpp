@@ -5,6 +5,7 @@
 // small smoke test; this is the thorough one. Skipped when python3 is missing.
 #include <gtest/gtest.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -74,15 +75,31 @@ struct python_peer {
   }
 };
 
-// Starts `python3 python_peer.py MODE IN OUT [extra]` with only its two pipe ends inherited (a
-// posix_spawn dup2 onto the same number clears O_CLOEXEC in the child alone).
+// What links the test to Python: two pipes (Python's Pipe(duplex=False), one per direction), or
+// one Unix stream socket for both directions (the default, duplex Pipe()).
+enum class link { pipes, duplex_socket };
+
+// Starts `python3 python_peer.py MODE IN OUT [extra]` with only its ends inherited (a posix_spawn
+// dup2 onto the same number clears O_CLOEXEC in the child alone).
 python_peer start_python(const std::string& mode, const pipes::options& opts,
-                         const std::string& extra = {}) {
-  auto [to_python_read, to_python_write] = pipes::open_pipe();
-  auto [from_python_read, from_python_write] = pipes::open_pipe();
-  const std::string in = std::to_string(to_python_read.get());
-  const std::string out = std::to_string(from_python_write.get());
-  std::vector<std::string> args = {python3, peer_script, mode, in, out};
+                         const std::string& extra = {}, link how = link::pipes) {
+  pipes::fd mine_in, mine_out, theirs_in, theirs_out;
+  if (how == link::pipes) {
+    auto [to_python_read, to_python_write] = pipes::open_pipe();
+    auto [from_python_read, from_python_write] = pipes::open_pipe();
+    mine_in = std::move(from_python_read);
+    mine_out = std::move(to_python_write);
+    theirs_in = std::move(to_python_read);
+    theirs_out = std::move(from_python_write);
+  } else {
+    auto [mine, theirs] = pipes::open_socketpair(SOCK_STREAM);
+    mine_in = std::move(mine);
+    theirs_in = std::move(theirs);
+  }
+  const int python_in = theirs_in.get();
+  const int python_out = theirs_out ? theirs_out.get() : python_in;
+  std::vector<std::string> args = {python3, peer_script, mode, std::to_string(python_in),
+                                   std::to_string(python_out)};
   if (!extra.empty()) args.push_back(extra);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -90,8 +107,8 @@ python_peer start_python(const std::string& mode, const pipes::options& opts,
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, to_python_read.get(), to_python_read.get());
-  posix_spawn_file_actions_adddup2(&actions, from_python_write.get(), from_python_write.get());
+  posix_spawn_file_actions_adddup2(&actions, python_in, python_in);
+  if (python_out != python_in) posix_spawn_file_actions_adddup2(&actions, python_out, python_out);
   python_peer peer;
   const int spawned = ::posix_spawn(&peer.pid, python3, &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -100,9 +117,15 @@ python_peer start_python(const std::string& mode, const pipes::options& opts,
     throw std::system_error(spawned, std::system_category(), "posix_spawn");
   }
   // Only Python holds these now: its death or close reads as end of file here.
-  to_python_read.close();
-  from_python_write.close();
-  peer.conn = pipes::Connection(std::move(from_python_read), std::move(to_python_write), opts);
+  theirs_in.close();
+  theirs_out.close();
+  if (how == link::duplex_socket) {
+    // One descriptor for both directions, as a user adopts the socket of a duplex Pipe().
+    const int socket = mine_in.release();
+    peer.conn = pipes::Connection::adopt(socket, socket, opts);
+  } else {
+    peer.conn = pipes::Connection(std::move(mine_in), std::move(mine_out), opts);
+  }
   return peer;
 }
 
@@ -130,8 +153,8 @@ const std::vector<std::size_t> sizes = {
 // Each size goes to Python and comes back reversed: once with send_bytes and recv_bytes, and
 // (up to a few MiB) once more with loan/commit and recv_bytes_into. Then pipes closes, and Python
 // must leave through EOFError (exit status 0).
-void every_size_both_ways(const pipes::options& opts) {
-  auto python = start_python("echo", opts);
+void every_size_both_ways(const pipes::options& opts, link how = link::pipes) {
+  auto python = start_python("echo", opts, {}, how);
   std::vector<std::byte> into(2u << 20);
   for (const std::size_t size : sizes) {
     SCOPED_TRACE("size " + std::to_string(size));
@@ -161,6 +184,35 @@ TEST(PythonInterop, every_size_both_ways_with_default_options_and_zero_copy) {
 TEST(PythonInterop, every_size_both_ways_with_every_lever_off) {
   SKIP_WITHOUT_PYTHON();
   every_size_both_ways(pipes::levers_off());
+}
+
+// Python's default Pipe() is one socket for both directions: adopted once, with the levers that
+// need a pipe off by themselves and the others (gathered writes, read-ahead) on.
+TEST(PythonInterop, every_size_both_ways_over_the_socket_of_a_duplex_pipe) {
+  SKIP_WITHOUT_PYTHON();
+  every_size_both_ways(pipes::options{}, link::duplex_socket);
+  every_size_both_ways(pipes::levers_off(), link::duplex_socket);
+}
+
+TEST(PythonInterop, end_of_file_both_ways_over_the_socket_of_a_duplex_pipe) {
+  SKIP_WITHOUT_PYTHON();
+  {  // pipes closes: Python leaves through EOFError
+    auto python = start_python("echo", {}, {}, link::duplex_socket);
+    EXPECT_FALSE(python.conn.uses_zero_copy());
+    EXPECT_EQ(python.conn.capacity(), 0u);
+    python.conn.send_bytes(pipes_test::pattern(100000, 3));
+    EXPECT_EQ(python.conn.recv_bytes(), reversed(pipes_test::pattern(100000, 3)));
+    python.conn = pipes::Connection();
+    EXPECT_TRUE(pipes_test::exited_with(python.wait(), 0));
+  }
+  {  // Python closes between messages: peer_closed here
+    auto python = start_python("generate", {}, "5", link::duplex_socket);
+    for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(python.conn.recv_bytes().size(), i);
+    std::error_code ec;
+    python.conn.recv_bytes(ec);
+    EXPECT_EQ(ec, pipes::errc::peer_closed);
+    EXPECT_TRUE(pipes_test::exited_with(python.wait(), 0));
+  }
 }
 
 // Thousands of small and medium messages in flight at once in both directions (a thread receives

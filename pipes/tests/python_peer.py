@@ -4,6 +4,8 @@ Usage: python_peer.py MODE IN_FD OUT_FD [ARG]
 
 Both descriptors are inherited from the C++ test and wrapped in
 multiprocessing.connection.Connection, exactly as a Python program would wrap a pipe it was given.
+When IN_FD and OUT_FD are the same descriptor it is one socket for both directions, wrapped once,
+as the default multiprocessing.Pipe() (duplex) gives it.
 
 Modes:
   echo      answers every message with its bytes reversed (send_bytes of recv_bytes); exits 0
@@ -56,8 +58,11 @@ def truncate(out_fd: int) -> int:
 def main(argv) -> int:
     signal.alarm(60)
     mode, in_fd, out_fd = argv[1], int(argv[2]), int(argv[3])
-    inbox = Connection(in_fd, writable=False)
-    outbox = Connection(out_fd, readable=False)
+    if in_fd == out_fd:
+        inbox = outbox = Connection(in_fd)
+    else:
+        inbox = Connection(in_fd, writable=False)
+        outbox = Connection(out_fd, readable=False)
     if mode == "echo":
         return echo(inbox, outbox)
     if mode == "generate":

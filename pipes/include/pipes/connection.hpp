@@ -35,7 +35,10 @@ class Connection {
   Connection() noexcept;
   // Takes ownership of both ends; either may be empty (a one-way connection). Sizes the pipe
   // behind `write_end` per opts.pipe_capacity; the pipe behind `read_end` is left as its writer
-  // sized it.
+  // sized it. Both may be one descriptor for both directions (a Unix socket, e.g. the one behind
+  // Python's default duplex Pipe()): it is owned and closed once; the send side writes to a
+  // duplicate of it (so write_fd() differs from read_fd()), and the levers that need a pipe
+  // (vmsplice, the pipe size) are off there, as uses_zero_copy() and capacity() say.
   Connection(fd read_end, fd write_end, const options& opts = {});
   // The same from raw descriptors (-1 for a missing direction), e.g. received through argv.
   static Connection adopt(int read_fd, int write_fd, const options& opts = {});
@@ -142,6 +145,9 @@ class Connection {
   // The real size of the pipe this connection writes to (or reads from, when it only reads), as
   // read back with F_GETPIPE_SZ; 0 when the descriptor is not a pipe.
   std::size_t capacity() const noexcept;
+  // Whether sends vmsplice large payloads: opts().zero_copy, and a pipe of at least 64 KiB to
+  // write to (never a socket), and the staging ring's memory was available.
+  bool uses_zero_copy() const noexcept;
   const options& opts() const noexcept { return opts_; }
   int read_fd() const noexcept;
   int write_fd() const noexcept;

@@ -3,32 +3,34 @@
 // receiver or echoer that uses multiprocessing.connection's recv_bytes/send_bytes.
 //
 //   pipebench_python_peer --role sender|pinger --write-fd N [--read-fd N] [--ack-fd N]
-//                         --size BYTES --slots N --count N --seed S
+//                         --size BYTES --slots N --count N --pool-fd N
 //
-// The messages are python_baselines' PayloadPool, byte for byte: message `seq` is slot
-// `seq % slots` of the first slots * size bytes of random.Random(seed).randbytes(n), n being
-// slots * size rounded up to whole 32-bit words, with `seq` stamped little-endian into its
-// first min(size, 8) bytes. The slot count comes from Python (it follows the host's last-level
-// cache there), so the sizing rule lives in one place. Python's Random is MT19937 seeded with
-// init_by_array over the seed's 32-bit words (least significant first), and randbytes(n) is
-// getrandbits(8 n).to_bytes(n, "little"): 32-bit outputs laid down little-endian, the last one
-// shifted right to the bits still needed. This file reproduces exactly that, so the Python side
-// checks every byte against its own pool with no help from here.
+// The messages are the Python harness's PayloadPool (scripts/python_harness/payload.py), byte
+// for byte, because they are its bytes: --pool-fd is an inherited file (a sealed memfd, or an
+// unlinked temporary file) holding exactly size * slots bytes of Python's pool, unstamped; any
+// other size is refused. The pool is mapped MAP_PRIVATE, so the stamps written here never reach
+// the file, and every page is copied and every slot stamped before "ready", so that no page
+// fault is timed. Message `seq` is slot `seq % slots` with `seq` stamped little-endian into its
+// first min(size, 8) bytes, as in Python, whose receiver checks every byte against its own
+// pool. The sizing rule and the generator live in Python alone.
 //
 // Protocol with the Python process that started it (stdin/stdout):
-//   -> "ready\n" once the pool is built (the clock has not started)
+//   -> "ready\n" once the pool is mapped and stamped (the clock has not started)
 //   <- "go\n"
 //   -> "done ELAPSED_NS CPU_NS MESSAGES_CHECKED BYTES_CHECKED SAMPLES\n", then SAMPLES round trip
 //      times in nanoseconds as little-endian uint64 (the pinger only).
 // The sender's clock stops when the receiver's acknowledgement (a Connection message of 8 bytes,
 // little-endian count, on --ack-fd) arrives. CPU is this process's user + system time over the
 // timed phase. Errors go to stderr with exit status 1. The process dies with its parent.
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <csignal>
@@ -37,115 +39,63 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <pipes/connection.hpp>
+#include <pipes/fd.hpp>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace {
 
-// CPython's Modules/_randommodule.c: MT19937 with init_by_array seeding.
-class python_random {
- public:
-  explicit python_random(std::uint64_t seed) {
-    std::vector<std::uint32_t> key;
-    for (std::uint64_t s = seed; s != 0; s >>= 32) key.push_back(static_cast<std::uint32_t>(s));
-    if (key.empty()) key.push_back(0);
-    init_by_array(key);
-  }
-
-  std::uint32_t next() {
-    constexpr std::uint32_t upper = 0x80000000u;
-    constexpr std::uint32_t lower = 0x7fffffffu;
-    constexpr std::uint32_t matrix_a = 0x9908b0dfu;
-    if (index_ >= n) {
-      for (std::size_t k = 0; k < n; ++k) {
-        const std::uint32_t y = (mt_[k] & upper) | (mt_[(k + 1) % n] & lower);
-        mt_[k] = mt_[(k + m) % n] ^ (y >> 1) ^ ((y & 1u) ? matrix_a : 0u);
-      }
-      index_ = 0;
-    }
-    std::uint32_t y = mt_[index_++];
-    y ^= y >> 11;
-    y ^= (y << 7) & 0x9d2c5680u;
-    y ^= (y << 15) & 0xefc60000u;
-    y ^= y >> 18;
-    return y;
-  }
-
-  // random.Random.randbytes(out.size()).
-  void randbytes(std::span<std::byte> out) {
-    std::size_t i = 0;
-    for (; i + 4 <= out.size(); i += 4) {
-      const std::uint32_t word = next();
-      for (std::size_t b = 0; b < 4; ++b) out[i + b] = static_cast<std::byte>(word >> (8 * b));
-    }
-    const std::size_t rest = out.size() - i;
-    if (rest > 0) {
-      const std::uint32_t word = next() >> (32 - 8 * rest);  // getrandbits keeps the top bits
-      for (std::size_t b = 0; b < rest; ++b) out[i + b] = static_cast<std::byte>(word >> (8 * b));
-    }
-  }
-
- private:
-  static constexpr std::size_t n = 624;
-  static constexpr std::size_t m = 397;
-
-  void init_genrand(std::uint32_t s) {
-    mt_[0] = s;
-    for (std::size_t i = 1; i < n; ++i) {
-      mt_[i] = 1812433253u * (mt_[i - 1] ^ (mt_[i - 1] >> 30)) + static_cast<std::uint32_t>(i);
-    }
-    index_ = n;
-  }
-
-  void init_by_array(const std::vector<std::uint32_t>& key) {
-    init_genrand(19650218u);
-    std::size_t i = 1;
-    std::size_t j = 0;
-    for (std::size_t k = std::max(n, key.size()); k > 0; --k) {
-      mt_[i] = (mt_[i] ^ ((mt_[i - 1] ^ (mt_[i - 1] >> 30)) * 1664525u)) + key[j] +
-               static_cast<std::uint32_t>(j);
-      ++i;
-      ++j;
-      if (i >= n) {
-        mt_[0] = mt_[n - 1];
-        i = 1;
-      }
-      if (j >= key.size()) j = 0;
-    }
-    for (std::size_t k = n - 1; k > 0; --k) {
-      mt_[i] = (mt_[i] ^ ((mt_[i - 1] ^ (mt_[i - 1] >> 30)) * 1566083941u)) -
-               static_cast<std::uint32_t>(i);
-      ++i;
-      if (i >= n) {
-        mt_[0] = mt_[n - 1];
-        i = 1;
-      }
-    }
-    mt_[0] = 0x80000000u;
-  }
-
-  std::array<std::uint32_t, n> mt_{};
-  std::size_t index_ = n;
-};
-
-// python_baselines' PayloadPool (sender side).
+// The sender's copy of the Python harness's PayloadPool: the pool file, mapped privately.
 class payload_pool {
  public:
   static constexpr std::size_t stamp_size = 8;
 
-  // Python's pool is the start of a stream of whole 32-bit words: the same bytes here.
-  payload_pool(std::size_t message_size, std::size_t slots, std::uint64_t seed)
-      : size_(message_size), slots_(slots), bytes_((size_ * slots_ + 3) / 4 * 4) {
-    python_random(seed).randbytes(bytes_);
+  // Maps `file`, which must hold exactly message_size * slots bytes, makes every page this
+  // process's own copy and stamps every slot once. Closes `file` (the mapping keeps the bytes).
+  // Throws std::runtime_error for a file of another size, std::invalid_argument for a pool too
+  // large to address, std::system_error if the file cannot be read or mapped.
+  payload_pool(pipes::fd file, std::size_t message_size, std::size_t slots)
+      : size_(message_size), slots_(slots) {
+    if (size_ > std::numeric_limits<std::size_t>::max() / slots_) {
+      throw std::invalid_argument("--size x --slots does not fit in memory");
+    }
+    const std::size_t length = size_ * slots_;
+    struct stat facts {};
+    if (::fstat(file.get(), &facts) != 0) {
+      throw std::system_error(errno, std::generic_category(), "fstat of --pool-fd");
+    }
+    if (facts.st_size < 0 || static_cast<std::uint64_t>(facts.st_size) != length) {
+      throw std::runtime_error("the pool file (--pool-fd) holds " + std::to_string(facts.st_size) +
+                               " bytes, not --size x --slots = " + std::to_string(length));
+    }
+    // MAP_PRIVATE: the stamps stay in this process. MAP_POPULATE on a private writable mapping
+    // copies every page in one call (the kernel breaks copy-on-write up front).
+    void* const mapped =
+        ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, file.get(), 0);
+    if (mapped == MAP_FAILED) {
+      throw std::system_error(errno, std::generic_category(), "mapping the pool file");
+    }
+    bytes_ = std::span<std::byte>(static_cast<std::byte*>(mapped), length);
+    // MAP_POPULATE is best effort: writing every page (its own byte back) makes sure each one is
+    // this process's copy before the clock starts; then every slot gets a stamp.
+    volatile std::byte* const touch = bytes_.data();
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    for (std::size_t offset = 0; offset < length; offset += page) touch[offset] = touch[offset];
+    for (std::uint64_t seq = 0; seq < slots_; ++seq) message(seq);
   }
+  ~payload_pool() { ::munmap(bytes_.data(), bytes_.size()); }
+  payload_pool(const payload_pool&) = delete;
+  payload_pool& operator=(const payload_pool&) = delete;
 
   // Stamps `seq` into its slot and returns the slot.
   std::span<const std::byte> message(std::uint64_t seq) {
-    const std::span<std::byte> slot(bytes_.data() + (seq % slots_) * size_, size_);
+    const std::span<std::byte> slot = bytes_.subspan((seq % slots_) * size_, size_);
     const std::size_t stamp = std::min(size_, stamp_size);
     for (std::size_t i = 0; i < stamp; ++i) slot[i] = static_cast<std::byte>(seq >> (8 * i));
     return slot;
@@ -154,7 +104,7 @@ class payload_pool {
  private:
   std::size_t size_;
   std::size_t slots_;
-  std::vector<std::byte> bytes_;
+  std::span<std::byte> bytes_;
 };
 
 struct arguments {
@@ -165,7 +115,7 @@ struct arguments {
   std::uint64_t size = 0;
   std::uint64_t slots = 0;
   std::uint64_t count = 0;
-  std::uint64_t seed = 0;
+  int pool_fd = -1;
 };
 
 std::uint64_t parse_number(std::string_view name, std::string_view text) {
@@ -196,8 +146,8 @@ arguments parse(int argc, char** argv) {
       a.slots = parse_number(flag, value);
     } else if (flag == "--count") {
       a.count = parse_number(flag, value);
-    } else if (flag == "--seed") {
-      a.seed = parse_number(flag, value);
+    } else if (flag == "--pool-fd") {
+      a.pool_fd = static_cast<int>(parse_number(flag, value));
     } else {
       throw std::invalid_argument("unknown flag " + std::string(flag));
     }
@@ -211,7 +161,9 @@ arguments parse(int argc, char** argv) {
   if (a.role != "sender" && a.role != "pinger") {
     throw std::invalid_argument("--role must be sender or pinger");
   }
+  if (a.size == 0) throw std::invalid_argument("--size must be given (at least 1)");
   if (a.slots == 0) throw std::invalid_argument("--slots must be given (at least 1)");
+  if (a.pool_fd < 0) throw std::invalid_argument("--pool-fd must be given");
   return a;
 }
 
@@ -324,7 +276,7 @@ int main(int argc, char** argv) {
   if (::getppid() != parent) return 1;
   try {
     const arguments a = parse(argc, argv);
-    payload_pool pool(a.size, a.slots, a.seed);
+    payload_pool pool(pipes::fd(a.pool_fd), a.size, a.slots);
     const outcome out = a.role == "sender" ? run_sender(a, pool) : run_pinger(a, pool);
     report(out);
     return 0;

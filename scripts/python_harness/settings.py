@@ -1,0 +1,23 @@
+"""The options of a sweep, as harness/src/sweep_options.hpp: what the command line chose, and
+the defaults it chooses from."""
+import dataclasses
+from typing import TYPE_CHECKING, Optional, Tuple
+
+if TYPE_CHECKING:
+    from .child import Fault
+
+DEFAULT_SIZES = [64 << (2 * i) for i in range(11)]  # 64 B, 256 B, ..., 64 MiB: steps of 4
+QUICK_SIZES = [64, 4 << 10, 64 << 10, 1 << 20]
+DEFAULT_MIN_TIME = 0.5  # seconds, Google Benchmark's default
+QUICK_MIN_TIME = 0.1
+DEFAULT_STALL_TIMEOUT = 10.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    min_time: float
+    repetitions: int
+    cpus: Tuple[int, int]  # (leader, follower); -1 = not pinned
+    stall_timeout: float
+    peer_binary: str  # py_from_tuned_pipe's C++ side
+    fault: Optional["Fault"] = None

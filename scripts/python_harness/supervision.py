@@ -1,0 +1,212 @@
+"""The controller's side of a pair (as harness/src/peer_process.cpp): forks the leader and the
+follower, says go once both are ready, and watches them without ever blocking on the data path:
+a child that dies, fails or makes no progress ends the run with an error naming it."""
+import dataclasses
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import time
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional
+
+from .byte_sizes import GIB
+from .child import PairLinks, ProgressBoard, child_main
+from .errors import describe_exception
+from .host import cpu_ticks, load_average_1m, steal_percent
+from .payload import PayloadPool
+from .workloads import FOLLOWER, LEADER, SIDES, RoleReport
+
+if TYPE_CHECKING:
+    from .settings import Settings
+    from .transports import Transport
+
+SUPERVISION_TICK = 0.05  # how often the controller looks at progress, in seconds
+CAUSE_GRACE = 0.3  # how long a failure waits for the peer's death that may have caused it
+
+
+@dataclasses.dataclass
+class Child:
+    side: int
+    name: str
+    process: multiprocessing.process.BaseProcess
+    control: multiprocessing.connection.Connection
+    board: ProgressBoard
+    ready: bool = False
+    report: Optional[RoleReport] = None
+    failure: Optional[str] = None  # what the child said went wrong
+    died: bool = False  # ended without a report
+
+    def settled(self) -> bool:
+        return self.report is not None or self.failure is not None or self.died
+
+    def where(self) -> str:
+        return f"{self.name} at message {self.board.get(self.side)}"
+
+    def how_it_ended(self) -> str:
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            return f"killed by signal {-code} ({signal.strsignal(-code) or 'unknown'})"
+        return f"exited with status {code}"
+
+    def death(self) -> str:
+        return f"{self.where()}: the {self.name} process died ({self.how_it_ended()})"
+
+
+def take_message(child: Child) -> None:
+    """Reads one control message from `child` (it is known to be readable)."""
+    try:
+        kind, *payload = child.control.recv()
+    except (EOFError, OSError):
+        child.process.join(1.0)
+        child.died = True
+        return
+    if kind == "ready":
+        child.ready = True
+    elif kind == "report":
+        child.report = payload[0]
+    else:
+        child.failure = payload[0]
+
+
+def take_events(children: List[Child], timeout: float) -> bool:
+    """Waits up to `timeout` for control messages or exits; returns whether anything came."""
+    live = [c for c in children if not c.settled()]
+    waitables = [c.control for c in live] + [c.process.sentinel for c in live]
+    readable = multiprocessing.connection.wait(waitables, timeout) if waitables else []
+    for child in live:
+        if child.control in readable or child.control.poll():  # a report may precede the exit
+            take_message(child)
+        elif child.process.sentinel in readable:
+            child.process.join(1.0)
+            child.died = True
+    return bool(readable)
+
+
+def failure_of(children: List[Child]) -> Optional[str]:
+    """The error of a failed run, cause first: a side that fails often only reports the symptom
+    (EOFError, BrokenPipeError) of its peer's death, so deaths are named before failures."""
+    if not any(c.failure or c.died for c in children):
+        return None
+    take_events(children, CAUSE_GRACE)
+    deaths = [c.death() for c in children if c.died]
+    failures = [c.failure for c in children if c.failure]
+    return "; ".join(deaths + failures)
+
+
+def supervise(children: List[Child], stall_timeout: float,
+              done: Callable[[Child], bool]) -> Optional[str]:
+    """Waits until every child is `done`, one fails or dies, or nothing moves for
+    `stall_timeout` seconds. Returns an error description, or None."""
+    last_move = time.monotonic()
+    last_progress = [c.board.get(c.side) for c in children]
+    while not all(done(c) for c in children):
+        moved = take_events(children, SUPERVISION_TICK)
+        error = failure_of(children)
+        if error:
+            return error
+        progress = [c.board.get(c.side) for c in children]
+        if moved or progress != last_progress:
+            last_move, last_progress = time.monotonic(), progress
+        elif time.monotonic() - last_move > stall_timeout:
+            where = ", ".join(c.where() for c in children)
+            return f"stalled: no progress for {stall_timeout:g} s ({where})"
+    return None
+
+
+@dataclasses.dataclass
+class RunResult:
+    """One measurement run, from both sides' reports, or its error."""
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    messages: int = 0
+    bytes_checked: int = 0
+    latency: Optional[Dict[str, float]] = None
+    pool_bytes: int = 0
+    pipe_capacity: Optional[int] = None  # the pipe the leader wrote to, if a pipe
+    steal_pct: float = 0.0  # the machine over the timed phase
+    loadavg_1m: float = -1.0
+    label: Optional[str] = None  # the transport's description, once it was set up
+    error: Optional[str] = None
+
+    def cpu_seconds_per_gib(self) -> float:
+        return self.cpu_seconds / (self.bytes_checked / GIB) if self.bytes_checked else 0.0
+
+
+def start_children(children: List[Child], transport: "Transport", workload: str,
+                   links: PairLinks, board: ProgressBoard, pool: PayloadPool, count: int,
+                   settings: "Settings") -> None:
+    """Forks the leader and the follower, appending each to `children` as soon as it exists
+    (so that the caller can kill it whatever happens next)."""
+    ctx = multiprocessing.get_context("fork")
+    for side, role in zip(SIDES, type(transport).roles(workload)):
+        process = ctx.Process(target=child_main, name=role.name, daemon=True,
+                              args=(side, role, transport, links, board, pool, count, settings,
+                                    os.getpid()))
+        process.start()
+        children.append(Child(side, role.name, process, links.controller_end(side), board))
+    links.drop_child_ends()
+    transport.close()  # both sides exist: the controller's copies would hide a dead peer
+
+
+def tell(child: Child, message: str) -> None:
+    try:
+        child.control.send(message)
+    except OSError:
+        pass  # it died: supervise() says so, with how it ended
+
+
+def run_pair(transport_class: type, workload: str, pool: PayloadPool, count: int,
+             settings: "Settings") -> RunResult:
+    """One measurement run: `count` messages (or round trips) between two fresh processes."""
+    ctx = multiprocessing.get_context("fork")
+    try:
+        transport = transport_class(ctx, pool)
+    except Exception as error:
+        return RunResult(error=f"setting up {transport_class.id}: {describe_exception(error)}")
+    links = PairLinks(ctx)
+    board = ProgressBoard()
+    children: List[Child] = []
+    error: Optional[str] = "interrupted"
+    try:
+        start_children(children, transport, workload, links, board, pool, count, settings)
+        error = supervise(children, settings.stall_timeout, lambda c: c.ready)
+        if not error:
+            for child in children:
+                tell(child, "go")
+            # Seen from here, the timed phase runs from go to the reports (a few ms more).
+            ticks_at_go = cpu_ticks()
+            error = supervise(children, settings.stall_timeout, lambda c: c.report is not None)
+            steal_pct, loadavg_1m = steal_percent(ticks_at_go, cpu_ticks()), load_average_1m()
+    except OSError as failure:
+        error = f"starting the processes: {describe_exception(failure)}"
+    finally:
+        for child in children:
+            if error:
+                child.process.kill()
+            child.process.join(settings.stall_timeout)
+            if child.process.exitcode is None:  # reported, but will not exit: do not wait on
+                child.process.kill()
+                child.process.join()
+        transport.close()
+        links.close()
+        board.close()
+    if error:
+        return RunResult(error=error, label=transport.label(None))
+    result = combine(workload, count, pool, children[LEADER].report, children[FOLLOWER].report)
+    result.steal_pct, result.loadavg_1m = steal_pct, loadavg_1m
+    result.label = transport.label(result.pipe_capacity)
+    return result
+
+
+def combine(workload: str, count: int, pool: PayloadPool, leader: RoleReport,
+            follower: RoleReport) -> RunResult:
+    """The run's figures from both sides' reports, after checking that every byte was seen."""
+    result = RunResult(seconds=leader.elapsed_s, cpu_seconds=leader.cpu_s + follower.cpu_s,
+                       messages=follower.messages_checked,
+                       bytes_checked=leader.bytes_checked + follower.bytes_checked,
+                       latency=leader.latency, pool_bytes=pool.pool_bytes,
+                       pipe_capacity=follower.pipe_capacity)
+    expected_bytes = count * pool.message_size * (2 if workload == "latency" else 1)
+    if result.messages != count or result.bytes_checked != expected_bytes:
+        result.error = f"only {result.bytes_checked} of {expected_bytes} bytes were checked"
+    return result

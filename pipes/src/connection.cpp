@@ -82,6 +82,63 @@ void Connection::send_parts(std::span<const std::span<const std::byte>> parts) {
   if (ec) throw_error(ec, "pipes::Connection::send_parts");
 }
 
+namespace {
+
+// `timeout` from now, where `forever` (or anything too long to add) never comes.
+detail::frame_writer::deadline deadline_after(std::chrono::nanoseconds timeout) noexcept {
+  const auto now = std::chrono::steady_clock::now();
+  if (timeout >= std::chrono::steady_clock::time_point::max() - now) {
+    return std::chrono::steady_clock::time_point::max();
+  }
+  return now + std::max(timeout, std::chrono::nanoseconds::zero());
+}
+
+}  // namespace
+
+bool Connection::send_bytes_for(std::span<const std::byte> message,
+                                std::chrono::nanoseconds timeout, std::error_code& ec) noexcept {
+  if (!writer_) {
+    ec = no_descriptor();
+    return false;
+  }
+  return writer_->send_message_until({&message, 1}, deadline_after(timeout), ec);
+}
+
+bool Connection::send_bytes_for(std::span<const std::byte> message,
+                                std::chrono::nanoseconds timeout) {
+  std::error_code ec;
+  const bool accepted = send_bytes_for(message, timeout, ec);
+  if (ec) throw_error(ec, "pipes::Connection::send_bytes_for");
+  return accepted;
+}
+
+bool Connection::flush_for(std::chrono::nanoseconds timeout, std::error_code& ec) noexcept {
+  ec.clear();
+  return !writer_ || writer_->flush_until(deadline_after(timeout), ec);
+}
+
+bool Connection::flush_for(std::chrono::nanoseconds timeout) {
+  std::error_code ec;
+  const bool flushed = flush_for(timeout, ec);
+  if (ec) throw_error(ec, "pipes::Connection::flush_for");
+  return flushed;
+}
+
+bool Connection::poll_send(std::chrono::nanoseconds timeout, std::error_code& ec) noexcept {
+  if (!writer_) {
+    ec = no_descriptor();
+    return false;
+  }
+  return writer_->writable_until(deadline_after(timeout), ec);
+}
+
+bool Connection::poll_send(std::chrono::nanoseconds timeout) {
+  std::error_code ec;
+  const bool writable = poll_send(timeout, ec);
+  if (ec) throw_error(ec, "pipes::Connection::poll_send");
+  return writable;
+}
+
 void Connection::send_batch(std::span<const std::span<const std::byte>> messages,
                             std::error_code& ec) noexcept {
   if (!writer_) {
@@ -297,7 +354,7 @@ void Connection::close() {
 
 std::pair<fd, fd> Connection::release(std::error_code& ec) noexcept {
   ec.clear();
-  if (reader_ && reader_->holds_unread()) {
+  if ((reader_ && reader_->holds_unread()) || (writer_ && writer_->holds_tail())) {
     ec = std::make_error_code(std::errc::device_or_resource_busy);
     return {};
   }

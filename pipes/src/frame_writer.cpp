@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <utility>
 
@@ -83,6 +84,22 @@ frame_writer::frame_writer(fd out, const options& opts, bool guard_sigpipe)
 
 frame_writer::~frame_writer() = default;
 
+// Whether a writing call may start: usable(), and a tail kept by a bounded send is written
+// first (blocking, as the call itself would), so frames never interleave.
+bool frame_writer::begin_send(std::size_t size, std::error_code& ec) noexcept {
+  if (!usable(size, ec)) return false;
+  if (tail_.empty()) return true;
+  sigpipe_guard guard(guard_sigpipe_);
+  write_bytes(tail_.data(), tail_.size(), ec);
+  if (ec) {
+    broken_ = ec;  // the kept frame is cut short on the wire
+    if (ec == errc::peer_closed) guard.saw_epipe();
+    return false;
+  }
+  tail_.clear();
+  return true;
+}
+
 bool frame_writer::usable(std::size_t size, std::error_code& ec) const noexcept {
   ec.clear();
   if (!out_) {
@@ -107,7 +124,7 @@ void frame_writer::finish(std::uint64_t stream_at_start, sigpipe_guard& guard,
 void frame_writer::send_message(parts message, std::error_code& ec) noexcept {
   std::size_t total = 0;
   for (const auto& part : message) total += part.size();
-  if (!usable(total, ec)) return;
+  if (!begin_send(total, ec)) return;
   sigpipe_guard guard(guard_sigpipe_);
   const std::uint64_t start = stream_bytes_;
   if (zero_copy_for(total)) {
@@ -124,7 +141,7 @@ void frame_writer::send_message(parts message, std::error_code& ec) noexcept {
 void frame_writer::send_batch(parts messages, std::error_code& ec) noexcept {
   std::size_t largest = 0;
   for (const auto& message : messages) largest = std::max(largest, message.size());
-  if (!usable(largest, ec)) return;  // all or nothing: refuse before anything is written
+  if (!begin_send(largest, ec)) return;  // all or nothing: refuse before anything is written
   sigpipe_guard guard(guard_sigpipe_);
   const std::uint64_t start = stream_bytes_;
   for (std::size_t i = 0; i < messages.size() && !ec; ++i) {
@@ -368,7 +385,7 @@ void frame_writer::commit(std::size_t used, std::error_code& ec) noexcept {
     ec = std::make_error_code(std::errc::invalid_argument);
     return;
   }
-  if (!usable(used, ec)) return;
+  if (!begin_send(used, ec)) return;
   const loan_state loan = std::exchange(loan_, {});
   const frame_header header = encode_frame_header(used);
   std::byte* frame = loan.data - header.size();
@@ -401,7 +418,7 @@ void frame_writer::commit(std::size_t used, std::error_code& ec) noexcept {
 }
 
 void frame_writer::send_from_fd(int in_fd, std::size_t length, std::error_code& ec) noexcept {
-  if (!usable(length, ec)) return;
+  if (!begin_send(length, ec)) return;
   sigpipe_guard guard(guard_sigpipe_);
   const std::uint64_t start = stream_bytes_;
   const frame_header header = encode_frame_header(length);
@@ -441,6 +458,120 @@ void frame_writer::send_from_fd(int in_fd, std::size_t length, std::error_code& 
   finish(start, guard, ec);
 }
 
+// One write that never waits: the bytes the pipe takes now (0 when it is full). RWF_NOWAIT makes
+// a write non-blocking without touching O_NONBLOCK, which other holders of the pipe share. Where
+// the kernel refuses it: poll for room, then write at most PIPE_BUF bytes, which a pipe with room
+// for one more buffer always takes whole.
+std::size_t frame_writer::write_now(iovec* iov, int count, std::error_code& ec) noexcept {
+  for (;;) {
+    ssize_t n;
+    if (!nowait_refused_) {
+      n = syscalls().pwritev2(out_.get(), iov, count, -1, RWF_NOWAIT);
+      if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)) {
+        nowait_refused_ = true;
+        continue;
+      }
+    } else {
+      pollfd p{out_.get(), POLLOUT, 0};
+      const int ready = syscalls().poll(&p, 1, 0);
+      if (ready == 0) return 0;
+      if (ready < 0 && errno == EINTR) continue;
+      iovec first{iov[0].iov_base, std::min<std::size_t>(iov[0].iov_len, PIPE_BUF)};
+      n = syscalls().writev(out_.get(), &first, 1);
+    }
+    if (n >= 0) {
+      stream_bytes_ += static_cast<std::uint64_t>(n);
+      return static_cast<std::size_t>(n);
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) ec = write_error();
+    return 0;
+  }
+}
+
+bool frame_writer::send_message_until(parts message, deadline by, std::error_code& ec) noexcept {
+  std::size_t total = 0;
+  for (const auto& part : message) total += part.size();
+  if (!usable(total, ec)) return false;
+  if (!flush_until(by, ec)) return false;  // a kept tail goes first; if it cannot, nothing new
+  sigpipe_guard guard(guard_sigpipe_);
+  const std::uint64_t start = stream_bytes_;
+  const frame_header header = encode_frame_header(total);
+  std::vector<iovec> iov;
+  iov.reserve(message.size() + 1);
+  iov.push_back({const_cast<std::byte*>(header.bytes.data()), header.size()});
+  for (const auto& part : message) {
+    if (!part.empty()) iov.push_back({const_cast<std::byte*>(part.data()), part.size()});
+  }
+  std::size_t first = 0;  // iov[first..] is what is left
+  while (first < iov.size()) {
+    const int count = static_cast<int>(std::min<std::size_t>(iov.size() - first, IOV_MAX));
+    std::size_t n = write_now(iov.data() + first, count, ec);
+    if (ec) {
+      finish(start, guard, ec);
+      return false;
+    }
+    for (; first < iov.size() && n >= iov[first].iov_len; ++first) n -= iov[first].iov_len;
+    if (first < iov.size()) {
+      iov[first].iov_base = static_cast<std::byte*>(iov[first].iov_base) + n;
+      iov[first].iov_len -= n;
+    }
+    if (first == iov.size()) break;
+    const auto left = by - std::chrono::steady_clock::now();
+    if (left <= std::chrono::nanoseconds::zero() ||
+        !wait_ready(out_.get(), POLLOUT, left, std::chrono::nanoseconds::zero(), ec)) {
+      if (ec) {
+        finish(start, guard, ec);
+        return false;
+      }
+      if (stream_bytes_ == start) return false;  // nothing of it went: not accepted
+      for (; first < iov.size(); ++first) {      // accepted: keep the rest for the next write
+        const auto* from = static_cast<const std::byte*>(iov[first].iov_base);
+        tail_.insert(tail_.end(), from, from + iov[first].iov_len);
+      }
+      return true;
+    }
+  }
+  return true;
+}
+
+bool frame_writer::flush_until(deadline by, std::error_code& ec) noexcept {
+  ec.clear();
+  if (tail_.empty()) return true;
+  if (!out_) {
+    ec = std::make_error_code(std::errc::bad_file_descriptor);
+    return false;
+  }
+  sigpipe_guard guard(guard_sigpipe_);
+  std::size_t done = 0;
+  for (;;) {
+    iovec iov{tail_.data() + done, tail_.size() - done};
+    done += write_now(&iov, 1, ec);
+    if (!ec && done == tail_.size()) {
+      tail_.clear();
+      return true;
+    }
+    const auto left = by - std::chrono::steady_clock::now();
+    if (ec || left <= std::chrono::nanoseconds::zero() ||
+        !wait_ready(out_.get(), POLLOUT, left, std::chrono::nanoseconds::zero(), ec)) {
+      tail_.erase(tail_.begin(), tail_.begin() + static_cast<std::ptrdiff_t>(done));
+      if (ec) {
+        broken_ = ec;  // the kept frame is cut short on the wire
+        if (ec == errc::peer_closed) guard.saw_epipe();
+      }
+      return false;
+    }
+  }
+}
+
+bool frame_writer::writable_until(deadline by, std::error_code& ec) noexcept {
+  if (!usable(0, ec) || !flush_until(by, ec)) return false;
+  const auto left = by - std::chrono::steady_clock::now();
+  return wait_ready(out_.get(), POLLOUT,
+                    std::max(left, std::chrono::steady_clock::duration::zero()),
+                    std::chrono::nanoseconds::zero(), ec);
+}
+
 fd frame_writer::release() noexcept {
   drop_loan();
   return std::move(out_);
@@ -448,6 +579,10 @@ fd frame_writer::release() noexcept {
 
 void frame_writer::close(std::error_code& ec) noexcept {
   drop_loan();
+  if (!tail_.empty()) {  // an accepted message is finished first (blocking, as a send)
+    std::error_code unsent;
+    begin_send(0, unsent);
+  }
   out_.close(ec);
 }
 

@@ -5,12 +5,14 @@
 
 #include <sys/uio.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <new>
 #include <span>
 #include <system_error>
+#include <vector>
 
 #include "gather_buffer.hpp"
 #include "pipes/fd.hpp"
@@ -46,9 +48,23 @@ class frame_writer {
   // Sends `length` bytes read from `in_fd` (from its current offset) as one message.
   void send_from_fd(int in_fd, std::size_t length, std::error_code& ec) noexcept;
 
+  // --- bounded sends: nothing below waits past its deadline ---
+  using deadline = std::chrono::steady_clock::time_point;
+  // Sends one message unless `by` passes first. True when it was accepted whole: whatever the
+  // pipe had no room for by then is kept (the tail) and written before anything else this writer
+  // sends, or by flush_until. False when nothing of it was accepted (the writer is as before),
+  // or on an error (ec). Plain writes only: a bounded send never vmsplices.
+  bool send_message_until(parts message, deadline by, std::error_code& ec) noexcept;
+  // Writes the kept tail unless `by` passes first; true when none is left.
+  bool flush_until(deadline by, std::error_code& ec) noexcept;
+  // True when nothing is kept and the pipe has room for a write, before `by`.
+  bool writable_until(deadline by, std::error_code& ec) noexcept;
+
   // Abandons any loan and gives up the descriptor.
   fd release() noexcept;
   bool uses_zero_copy() const noexcept { return zero_copy_; }
+  // True while a bounded send's tail is kept here (release() would lose it).
+  bool holds_tail() const noexcept { return !tail_.empty(); }
   void close(std::error_code& ec) noexcept;
 
  private:
@@ -81,6 +97,8 @@ class frame_writer {
   void write_iov(iovec* iov, int count, std::error_code& ec) noexcept;
   void write_bytes(const std::byte* data, std::size_t size, std::error_code& ec) noexcept;
   bool wait_writable(std::error_code& ec) noexcept;
+  bool begin_send(std::size_t size, std::error_code& ec) noexcept;
+  std::size_t write_now(iovec* iov, int count, std::error_code& ec) noexcept;
 
   fd out_;
   std::size_t capacity_ = 0;
@@ -97,6 +115,10 @@ class frame_writer {
   std::unique_ptr<std::byte[], aligned_delete> heap_loan_;
   std::size_t heap_loan_size_ = 0;
   loan_state loan_;
+  // The part of a frame a bounded send accepted but the pipe had no room for: written first by
+  // every later send, so the frame is always finished.
+  std::vector<std::byte> tail_;
+  bool nowait_refused_ = false;  // pwritev2(RWF_NOWAIT) unsupported: poll, then PIPE_BUF writes
 };
 
 }  // namespace pipes::detail

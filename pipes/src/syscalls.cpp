@@ -16,6 +16,7 @@ const syscall_table real_table{
     .write = ::write,
     .readv = ::readv,
     .writev = ::writev,
+    .pwritev2 = ::pwritev2,
     .vmsplice = ::vmsplice,
     .splice = ::splice,
     .poll = ::poll,

@@ -18,6 +18,7 @@ struct syscall_table {
   ssize_t (*write)(int fd, const void* buf, size_t count);
   ssize_t (*readv)(int fd, const iovec* iov, int iovcnt);
   ssize_t (*writev)(int fd, const iovec* iov, int iovcnt);
+  ssize_t (*pwritev2)(int fd, const iovec* iov, int iovcnt, off_t offset, int flags);
   ssize_t (*vmsplice)(int fd, const iovec* iov, unsigned long nr_segs, unsigned int flags);
   ssize_t (*splice)(int fd_in, loff_t* off_in, int fd_out, loff_t* off_out, size_t len,
                     unsigned int flags);

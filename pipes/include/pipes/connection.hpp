@@ -59,6 +59,24 @@ class Connection {
   void send_parts(std::span<const std::span<const std::byte>> parts);
   void send_parts(std::span<const std::span<const std::byte>> parts, std::error_code& ec) noexcept;
 
+  // Sends one message unless `timeout` passes first, and never waits longer (plus scheduling
+  // delay). True when the message was accepted whole: what the pipe had no room for by then is
+  // kept by the connection (a copy) and written first by the next send of any kind, by
+  // flush_for, or by close() (which then blocks as a send would; destroying the connection
+  // drops it, and the reader sees the stream end inside a message). False when nothing of it
+  // was accepted: the connection is as before. Plain writes only (never vmsplice); a tail kept
+  // by an earlier call is written first, and if it cannot be within `timeout`, false.
+  bool send_bytes_for(std::span<const std::byte> message, std::chrono::nanoseconds timeout);
+  bool send_bytes_for(std::span<const std::byte> message, std::chrono::nanoseconds timeout,
+                      std::error_code& ec) noexcept;
+  // Writes a tail kept by send_bytes_for unless `timeout` passes first; true when none is left.
+  bool flush_for(std::chrono::nanoseconds timeout);
+  bool flush_for(std::chrono::nanoseconds timeout, std::error_code& ec) noexcept;
+  // The send side's readiness, for event loops (with write_fd()): true when no tail is kept (it
+  // is written first, within `timeout`) and the pipe has room for a write.
+  bool poll_send(std::chrono::nanoseconds timeout = std::chrono::nanoseconds::zero());
+  bool poll_send(std::chrono::nanoseconds timeout, std::error_code& ec) noexcept;
+
   // Sends each element as one message, in as few system calls as possible (up to IOV_MAX iovecs
   // per writev). All sizes are checked before anything is sent.
   void send_batch(std::span<const std::span<const std::byte>> messages);
@@ -136,7 +154,8 @@ class Connection {
   // Gives up both descriptors ({read end, write end}, an empty fd for a missing one), still
   // owned, e.g. to hand them to a child or to another Connection. Refuses with
   // std::errc::device_or_resource_busy when read-ahead holds bytes of the stream that the
-  // descriptor no longer has (they would be lost); the connection is then unchanged.
+  // descriptor no longer has, or a bounded send's tail is still kept (they would be lost); the
+  // connection is then unchanged.
   std::pair<fd, fd> release();
   std::pair<fd, fd> release(std::error_code& ec) noexcept;
 

@@ -16,13 +16,17 @@ namespace {
 
 using detail::forever;
 
-[[noreturn]] void throw_error(const std::error_code& ec, const char* what) {
-  if (ec.category() == category()) throw error(ec, what);
-  throw std::system_error(ec, what);
-}
-
 std::error_code no_descriptor() noexcept {
   return std::make_error_code(std::errc::bad_file_descriptor);
+}
+
+// `timeout` from now, where `forever` (or anything too long to add) never comes.
+detail::frame_writer::deadline deadline_after(std::chrono::nanoseconds timeout) noexcept {
+  const auto now = std::chrono::steady_clock::now();
+  if (timeout >= std::chrono::steady_clock::time_point::max() - now) {
+    return std::chrono::steady_clock::time_point::max();
+  }
+  return now + std::max(timeout, std::chrono::nanoseconds::zero());
 }
 
 }  // namespace
@@ -81,19 +85,6 @@ void Connection::send_parts(std::span<const std::span<const std::byte>> parts) {
   send_parts(parts, ec);
   if (ec) throw_error(ec, "pipes::Connection::send_parts");
 }
-
-namespace {
-
-// `timeout` from now, where `forever` (or anything too long to add) never comes.
-detail::frame_writer::deadline deadline_after(std::chrono::nanoseconds timeout) noexcept {
-  const auto now = std::chrono::steady_clock::now();
-  if (timeout >= std::chrono::steady_clock::time_point::max() - now) {
-    return std::chrono::steady_clock::time_point::max();
-  }
-  return now + std::max(timeout, std::chrono::nanoseconds::zero());
-}
-
-}  // namespace
 
 bool Connection::send_bytes_for(std::span<const std::byte> message,
                                 std::chrono::nanoseconds timeout, std::error_code& ec) noexcept {

@@ -33,4 +33,9 @@ const std::error_category& category() noexcept {
   return instance;
 }
 
+void throw_error(const std::error_code& ec, const char* what) {
+  if (ec.category() == category()) throw error(ec, what);
+  throw std::system_error(ec, what);
+}
+
 }  // namespace pipes

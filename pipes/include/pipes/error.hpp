@@ -59,4 +59,9 @@ class buffer_too_short_error : public error {
   std::size_t message_size_;
 };
 
+// What pipes' throwing calls raise for `ec`: pipes::error for a pipes::errc condition,
+// std::system_error for anything else. For code built on the error_code twins that wants to
+// throw what the library throws.
+[[noreturn]] void throw_error(const std::error_code& ec, const char* what);
+
 }  // namespace pipes

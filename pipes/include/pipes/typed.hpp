@@ -67,11 +67,6 @@ inline void trim(std::vector<std::byte>& buffer) {
   if (buffer.capacity() > typed_buffer_keep) std::vector<std::byte>().swap(buffer);
 }
 
-[[noreturn]] inline void throw_typed(const std::error_code& ec) {
-  if (ec.category() == category()) throw error(ec, "pipes::recv");
-  throw std::system_error(ec, "pipes::recv");
-}
-
 }  // namespace detail
 
 // Serialises `value` and sends it as one message. Throws what send_bytes throws, and whatever
@@ -101,7 +96,7 @@ T recv(Connection& connection) {
     bytes.resize(size);  // the message stayed readable: fetch it into a big enough buffer
     size = connection.recv_bytes_into(bytes, ec);
   }
-  if (ec) detail::throw_typed(ec);
+  if (ec) throw_error(ec, "pipes::recv");
   T value{};
   {
     detail::byte_source source(std::span<const std::byte>(bytes).first(size));

@@ -1,6 +1,7 @@
-// shm_ring: a single-producer single-consumer byte ring per direction, in an anonymous MAP_SHARED
-// mapping made by the controller before fork() (no name to leak). The design (record framing,
-// in-place receive, wake-ups, peer death) is explained in baselines/README.md.
+// shm_ring and shm_ring_inplace: a single-producer single-consumer byte ring per direction, in an
+// anonymous MAP_SHARED mapping made by the controller before fork() (no name to leak). The design
+// (record framing, copy-out or in-place receive, wake-ups, peer death) is explained in
+// baselines/README.md.
 #include "shm_ring.hpp"
 
 #include <linux/futex.h>
@@ -211,9 +212,18 @@ class ring_writer {
   std::uint64_t cached_tail_ = 0;  // the consumer's index, as last read
 };
 
+// Refuses a message that does not fit the receiver's buffer, before any of it is taken.
+void require_room(std::uint64_t length, std::span<std::byte> scratch) {
+  if (length > scratch.size()) {
+    throw std::runtime_error("message of " + std::to_string(length) +
+                             " bytes is larger than the receive buffer");
+  }
+}
+
 class ring_reader {
  public:
-  ring_reader(ring_view ring, const lifeline& peer) noexcept : ring_(ring), peer_(&peer) {}
+  ring_reader(ring_view ring, const lifeline& peer, shm_receive how) noexcept
+      : ring_(ring), peer_(&peer), how_(how) {}
 
   std::span<const std::byte> read(std::span<std::byte> scratch) {
     if (held_) {  // the message returned last time is no longer looked at
@@ -234,14 +244,18 @@ class ring_reader {
     if (record <= ring_.max_contiguous_record()) {
       wait_for_data(record);
       const std::byte* payload = ring_.data + ring_.offset(tail_ + header_size);
+      if (how_ == shm_receive::in_place) {
+        tail_ += record;
+        held_ = true;  // released on the next call, so the view stays valid until then
+        return {payload, static_cast<std::size_t>(length)};
+      }
+      require_room(length, scratch);
+      if (length != 0) std::memcpy(scratch.data(), payload, length);
       tail_ += record;
-      held_ = true;  // released on the next call, so the view stays valid until then
-      return {payload, static_cast<std::size_t>(length)};
+      release();
+      return scratch.first(length);
     }
-    if (length > scratch.size()) {
-      throw std::runtime_error("message of " + std::to_string(length) +
-                               " bytes is larger than the receive buffer");
-    }
+    require_room(length, scratch);
     tail_ += header_size;
     const std::size_t padded = record - header_size;
     for (std::size_t done = 0; done < padded;) {
@@ -288,6 +302,7 @@ class ring_reader {
 
   ring_view ring_;
   const lifeline* peer_;
+  shm_receive how_;
   std::uint64_t tail_ = 0;         // read position; control->tail lags it while a view is held
   std::uint64_t cached_head_ = 0;  // the producer's index, as last read
   bool held_ = false;              // bytes up to tail_ are read but not yet released
@@ -335,11 +350,11 @@ static_assert(2 * sizeof(ring_control) <= page);
 
 class shm_ring_channel final : public Channel {
  public:
-  shm_ring_channel(shared_rings rings, Role role, lifeline peer)
+  shm_ring_channel(shared_rings rings, Role role, lifeline peer, shm_receive how)
       : rings_(std::move(rings)),
         peer_(std::move(peer)),
         writer_(rings_.ring(role == Role::leader ? 0 : 1), peer_),
-        reader_(rings_.ring(role == Role::leader ? 1 : 0), peer_) {
+        reader_(rings_.ring(role == Role::leader ? 1 : 0), peer_, how) {
     rings_.prefault();
   }
 
@@ -358,10 +373,11 @@ class shm_ring_channel final : public Channel {
 
 class shm_ring final : public Transport {
  public:
-  explicit shm_ring(std::size_t ring_bytes) : ring_bytes_(ring_bytes), rings_(ring_bytes) {}
+  shm_ring(std::size_t ring_bytes, shm_receive how)
+      : ring_bytes_(ring_bytes), how_(how), rings_(ring_bytes) {}
 
   std::unique_ptr<Channel> open(Role role) override {
-    return std::make_unique<shm_ring_channel>(std::move(rings_), role, lifelines_.take(role));
+    return std::make_unique<shm_ring_channel>(std::move(rings_), role, lifelines_.take(role), how_);
   }
 
   std::string describe() const override {
@@ -369,10 +385,12 @@ class shm_ring final : public Transport {
            " each, anonymous MAP_SHARED mapping made before fork (no name); 8-B length prefix, "
            "8-B aligned records; messages up to " +
            std::to_string(ring_bytes_ / 2 - header_size) +
-           " B stored contiguously (wrap marker) and received in place, larger ones streamed in "
-           "pieces of up to " +
-           size_text(ring_bytes_ / 8) + " and copied out; wait: spin " +
-           std::to_string(spin_time.count()) +
+           " B stored contiguously (wrap marker) and " +
+           (how_ == shm_receive::in_place
+                ? "received in place (a view into the ring, released on the next receive)"
+                : "copied out into the receiver's buffer") +
+           ", larger ones streamed in pieces of up to " + size_text(ring_bytes_ / 8) +
+           " and copied out; wait: spin " + std::to_string(spin_time.count()) +
            " us, then FUTEX_WAIT (shared) on a sleeping flag, FUTEX_WAKE only if it is set; "
            "peer checked every " +
            std::to_string(liveness_check.count()) + " ms of sleep (lifeline pipe)";
@@ -380,21 +398,27 @@ class shm_ring final : public Transport {
 
  private:
   std::size_t ring_bytes_;
+  shm_receive how_;
   shared_rings rings_;
   lifeline_pair lifelines_;
 };
 
 }  // namespace
 
-std::unique_ptr<Transport> make_shm_ring(const TransportParams&, std::size_t ring_bytes) {
+std::unique_ptr<Transport> make_shm_ring(const TransportParams&, std::size_t ring_bytes,
+                                         shm_receive how) {
   if (ring_bytes < page || !std::has_single_bit(ring_bytes)) {
     throw std::invalid_argument("shm_ring: the ring size must be a power of two of at least 4 KiB");
   }
-  return std::make_unique<shm_ring>(ring_bytes);
+  return std::make_unique<shm_ring>(ring_bytes, how);
 }
 
 std::unique_ptr<Transport> make_shm_ring(const TransportParams& params) {
-  return make_shm_ring(params, shm_ring_default_bytes);
+  return make_shm_ring(params, shm_ring_default_bytes, shm_receive::copy_out);
+}
+
+std::unique_ptr<Transport> make_shm_ring_inplace(const TransportParams& params) {
+  return make_shm_ring(params, shm_ring_default_bytes, shm_receive::in_place);
 }
 
 }  // namespace baselines

@@ -11,7 +11,14 @@ namespace baselines {
 // Bytes of each direction's ring; the reasons are in baselines/README.md.
 inline constexpr std::size_t shm_ring_default_bytes = 4u << 20;
 
-// make_shm_ring with a ring of `ring_bytes` per direction: a power of two, at least 4 KiB.
-std::unique_ptr<Transport> make_shm_ring(const TransportParams& params, std::size_t ring_bytes);
+// How a receiver takes a message that sits whole in the ring: copied out into its own buffer, as
+// every other transport's receiver does (shm_ring), or read where it is, and released on the
+// next receive (shm_ring_inplace: what only shared memory can do). Messages too large to sit
+// whole in the ring are copied out either way.
+enum class shm_receive { copy_out, in_place };
+
+// A shm_ring with a ring of `ring_bytes` per direction: a power of two, at least 4 KiB.
+std::unique_ptr<Transport> make_shm_ring(const TransportParams& params, std::size_t ring_bytes,
+                                         shm_receive how = shm_receive::copy_out);
 
 }  // namespace baselines

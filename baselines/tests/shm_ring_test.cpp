@@ -1,5 +1,6 @@
 // shm_ring between two processes, on a small ring so that every boundary is reached quickly:
-// wrap-around, the largest contiguous record, messages larger than the ring, in-place receipt.
+// wrap-around, the largest contiguous record, messages larger than the ring, copy-out and in-place
+// receipt.
 #include "shm_ring.hpp"
 
 #include <gtest/gtest.h>
@@ -25,19 +26,22 @@ std::unique_ptr<baselines::Transport> small_ring() {
   return baselines::make_shm_ring({.message_size = 1u << 20}, ring);
 }
 
-// The leader sends each size in turn and checks its echo.
+// The leader sends each size in turn and checks its echo, with each way of receiving.
 void expect_echoes(const std::vector<std::size_t>& sizes, std::size_t scratch_bytes = 1u << 20) {
-  auto [channel, peer] = forked_peer::start(small_ring(), [&](baselines::Channel& c) {
-    transport_test::echo(c, sizes.size(), scratch_bytes);
-  });
-  std::vector<std::byte> scratch(scratch_bytes);
-  for (std::size_t i = 0; i < sizes.size(); ++i) {
-    std::vector<std::byte> message(sizes[i]);
-    fill(i, message);
-    channel->send(message);
-    ASSERT_TRUE(is_message(i, sizes[i], channel->receive(scratch))) << i << ": " << sizes[i];
+  for (const auto how : {baselines::shm_receive::copy_out, baselines::shm_receive::in_place}) {
+    SCOPED_TRACE(how == baselines::shm_receive::copy_out ? "copy out" : "in place");
+    auto [channel, peer] = forked_peer::start(
+        baselines::make_shm_ring({.message_size = 1u << 20}, ring, how),
+        [&](baselines::Channel& c) { transport_test::echo(c, sizes.size(), scratch_bytes); });
+    std::vector<std::byte> scratch(scratch_bytes);
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      std::vector<std::byte> message(sizes[i]);
+      fill(i, message);
+      channel->send(message);
+      ASSERT_TRUE(is_message(i, sizes[i], channel->receive(scratch))) << i << ": " << sizes[i];
+    }
+    EXPECT_EQ(peer.wait(), "");
   }
-  EXPECT_EQ(peer.wait(), "");
 }
 
 TEST(ShmRing, odd_sizes_wrap_around_the_ring_many_times) {
@@ -84,25 +88,46 @@ TEST(ShmRing, one_way_stream_fills_the_ring_and_waits_for_space) {
   EXPECT_EQ(peer.wait(), "");
 }
 
-TEST(ShmRing, contiguous_messages_are_received_in_place_and_large_ones_copied) {
-  auto [channel, peer] = forked_peer::start(small_ring(), [](baselines::Channel& c) {
-    std::vector<std::byte> message(largest_contiguous);
-    fill(1, message);
-    c.send(message);
-    message.resize(largest_contiguous + 1);
-    fill(2, message);
-    c.send(message);
-  });
+// Where each receive's bytes are: in the receiver's buffer, or (shm_ring_inplace, a message that
+// sits whole in the ring) in the ring itself.
+void expect_where_received(baselines::shm_receive how, bool contiguous_in_scratch) {
+  auto [channel, peer] = forked_peer::start(
+      baselines::make_shm_ring({.message_size = 1u << 20}, ring, how), [](baselines::Channel& c) {
+        std::vector<std::byte> message(largest_contiguous);
+        fill(1, message);
+        c.send(message);
+        message.resize(largest_contiguous + 1);
+        fill(2, message);
+        c.send(message);
+      });
   std::vector<std::byte> scratch(ring);
   const auto in_scratch = [&](std::span<const std::byte> view) {
     return view.data() >= scratch.data() && view.data() < scratch.data() + scratch.size();
   };
   const auto first = channel->receive(scratch);
   EXPECT_TRUE(is_message(1, largest_contiguous, first));
-  EXPECT_FALSE(in_scratch(first)) << "a contiguous record is read in the ring itself";
+  EXPECT_EQ(in_scratch(first), contiguous_in_scratch);
   const auto second = channel->receive(scratch);
   EXPECT_TRUE(is_message(2, largest_contiguous + 1, second));
-  EXPECT_TRUE(in_scratch(second)) << "a streamed message is copied out";
+  EXPECT_TRUE(in_scratch(second)) << "a streamed message is always copied out";
+  EXPECT_EQ(peer.wait(), "");
+}
+
+TEST(ShmRing, every_message_is_copied_out_into_the_receivers_buffer) {
+  expect_where_received(baselines::shm_receive::copy_out, true);
+}
+
+TEST(ShmRing, in_place_a_contiguous_message_is_read_in_the_ring_and_a_large_one_copied) {
+  expect_where_received(baselines::shm_receive::in_place, false);
+}
+
+TEST(ShmRing, a_contiguous_message_larger_than_the_buffer_is_an_error_when_copying_out) {
+  auto [channel, peer] = forked_peer::start(small_ring(), [](baselines::Channel& c) {
+    std::vector<std::byte> message(100);
+    c.send(message);
+  });
+  std::vector<std::byte> scratch(99);
+  EXPECT_THROW(channel->receive(scratch), std::runtime_error);
   EXPECT_EQ(peer.wait(), "");
 }
 
@@ -121,7 +146,11 @@ TEST(ShmRing, ring_size_must_be_a_power_of_two) {
   EXPECT_THROW(baselines::make_shm_ring({}, 1024), std::invalid_argument);
 }
 
-TEST(ShmRing, describes_its_ring_size_and_wake_up) {
+TEST(ShmRing, describes_its_ring_size_receipt_and_wake_up) {
+  EXPECT_NE(baselines::make_shm_ring({})->describe().find("copied out into the receiver's buffer"),
+            std::string::npos);
+  EXPECT_NE(baselines::make_shm_ring_inplace({})->describe().find("received in place"),
+            std::string::npos);
   const auto text = baselines::make_shm_ring({})->describe();
   EXPECT_NE(text.find(baselines::size_text(baselines::shm_ring_default_bytes) + " each"),
             std::string::npos)

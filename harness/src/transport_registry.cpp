@@ -28,6 +28,7 @@ const std::array registry{
     transport_entry{"boost_mq", &baselines::make_boost_mq},
     transport_entry{"posix_mq", &baselines::make_posix_mq},
     transport_entry{"shm_ring", &baselines::make_shm_ring},
+    transport_entry{"shm_ring_inplace", &baselines::make_shm_ring_inplace},
     transport_entry{"zmq_ipc", &baselines::make_zmq_ipc},
     transport_entry{"zmq_tcp", &baselines::make_zmq_tcp},
 };

@@ -129,8 +129,12 @@ _CATALOGUE = [
     Transport("boost_mq", RIVAL, "boost::interprocess::message_queue", "#c51b7d", "X"),
     Transport(roles.mqueue_rival, RIVAL, "POSIX message queue (mq_send/mq_receive)", "#a6761d",
               "*"),
-    Transport(roles.practical_ceiling, RIVAL, "SPSC ring in shared memory, futex wake-ups (the "
-              "practical ceiling)", "#1b5e20", "H", "-.", 2.0),
+    Transport(roles.practical_ceiling, RIVAL, "SPSC ring in shared memory, futex wake-ups, each "
+              "message copied out as every receiver does (the practical ceiling)", "#1b5e20", "H",
+              "-.", 2.0),
+    Transport("shm_ring_inplace", RIVAL, f"{roles.practical_ceiling} read in place in the ring "
+              "(no receive copy): what only shared memory can do, not like for like",
+              "#66bb6a", "h", "-.", 1.4),
     Transport("zmq_ipc", RIVAL, "ZeroMQ PAIR over ipc://", "#393b79", "8"),
     Transport("zmq_tcp", RIVAL, "ZeroMQ PAIR over tcp://127.0.0.1", "#6b6ecf", "x"),
     Transport(roles.python_pipe, PYTHON, "multiprocessing.Pipe(duplex=False): "

@@ -42,7 +42,10 @@ std::unique_ptr<Transport> make_boost_mq(const TransportParams& params);
 std::unique_ptr<Transport> make_posix_mq(const TransportParams& params);
 
 // A single-producer single-consumer byte ring per direction in shared memory, futex wake-ups.
+// shm_ring copies each message out into the receiver's buffer, as every other receiver does;
+// shm_ring_inplace hands the receiver a view into the ring (released on its next receive).
 std::unique_ptr<Transport> make_shm_ring(const TransportParams& params);
+std::unique_ptr<Transport> make_shm_ring_inplace(const TransportParams& params);
 
 // ZeroMQ PAIR sockets over ipc:// (a private directory) and over tcp://127.0.0.1.
 std::unique_ptr<Transport> make_zmq_ipc(const TransportParams& params);

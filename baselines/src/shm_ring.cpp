@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cerrno>
@@ -418,7 +419,12 @@ std::unique_ptr<Transport> make_shm_ring(const TransportParams& params) {
 }
 
 std::unique_ptr<Transport> make_shm_ring_inplace(const TransportParams& params) {
-  return make_shm_ring(params, shm_ring_default_bytes, shm_receive::in_place);
+  // Room for two whole records of the run's size, so that every message is read in place while
+  // the next one is written (as py_shared_memory's two message-sized slots do), within a cap.
+  const std::size_t two_records = 2 * record_size(params.message_size);
+  const std::size_t ring_bytes =
+      std::clamp(std::bit_ceil(two_records), shm_ring_default_bytes, shm_ring_inplace_max_bytes);
+  return make_shm_ring(params, ring_bytes, shm_receive::in_place);
 }
 
 }  // namespace baselines

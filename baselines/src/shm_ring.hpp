@@ -8,8 +8,10 @@
 
 namespace baselines {
 
-// Bytes of each direction's ring; the reasons are in baselines/README.md.
+// Bytes of each direction's ring; the reasons are in baselines/README.md. shm_ring_inplace grows
+// its ring to hold two messages of the run's size whole, up to the cap (larger ones stream).
 inline constexpr std::size_t shm_ring_default_bytes = 4u << 20;
+inline constexpr std::size_t shm_ring_inplace_max_bytes = std::size_t{256} << 20;
 
 // How a receiver takes a message that sits whole in the ring: copied out into its own buffer, as
 // every other transport's receiver does (shm_ring), or read where it is, and released on the

@@ -141,6 +141,16 @@ TEST(ShmRing, streamed_message_larger_than_the_buffer_is_an_error) {
   EXPECT_EQ(peer.wait(), "");
 }
 
+TEST(ShmRing, in_place_ring_holds_two_messages_of_the_run_whole_up_to_its_cap) {
+  const auto ring_of = [](std::size_t message_size) {
+    return baselines::make_shm_ring_inplace({.message_size = message_size})->describe();
+  };
+  EXPECT_NE(ring_of(64u << 10).find("4 MiB each"), std::string::npos) << ring_of(64u << 10);
+  // 4 MiB + an 8-B header, twice, rounded up to a power of two.
+  EXPECT_NE(ring_of(4u << 20).find("16 MiB each"), std::string::npos) << ring_of(4u << 20);
+  EXPECT_NE(ring_of(1u << 30).find("256 MiB each"), std::string::npos) << ring_of(1u << 30);
+}
+
 TEST(ShmRing, ring_size_must_be_a_power_of_two) {
   EXPECT_THROW(baselines::make_shm_ring({}, 3 * 4096), std::invalid_argument);
   EXPECT_THROW(baselines::make_shm_ring({}, 1024), std::invalid_argument);

@@ -43,7 +43,8 @@ std::unique_ptr<Transport> make_posix_mq(const TransportParams& params);
 
 // A single-producer single-consumer byte ring per direction in shared memory, futex wake-ups.
 // shm_ring copies each message out into the receiver's buffer, as every other receiver does;
-// shm_ring_inplace hands the receiver a view into the ring (released on its next receive).
+// shm_ring_inplace hands the receiver a view into the ring (released on its next receive), its
+// ring sized to hold two messages of the run's size whole (up to 256 MiB per direction).
 std::unique_ptr<Transport> make_shm_ring(const TransportParams& params);
 std::unique_ptr<Transport> make_shm_ring_inplace(const TransportParams& params);
 

@@ -46,44 +46,32 @@ std::uint32_t crc32(std::span<const std::byte> data) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto arguments = examples::connection_from_arguments(argc, argv);
-  if (!arguments) return 2;
-  auto& python = *arguments;
-  try {
-    for (;;) {
-      const std::vector<std::byte> request = python.recv_bytes();
-      if (request.empty()) throw std::runtime_error("empty request (no operation byte)");
-      const auto data = std::span(request).subspan(1);
-      switch (static_cast<char>(request[0])) {
-        case 'c': {
-          const std::uint32_t crc = crc32(data);
-          const std::array<std::byte, 4> reply = {std::byte(crc >> 24), std::byte(crc >> 16),
-                                                  std::byte(crc >> 8), std::byte(crc)};
-          python.send_bytes(reply);
-          break;
-        }
-        case 'r': {
-          auto reply = python.loan(data.size());
-          std::reverse_copy(data.begin(), data.end(), reply.begin());
-          python.commit();
-          break;
-        }
-        case 'x': {
-          auto reply = python.loan(data.size());
-          for (std::size_t i = 0; i < data.size(); ++i) reply[i] = data[i] ^ std::byte{0x5a};
-          python.commit();
-          break;
-        }
-        default:
-          throw std::runtime_error("unknown operation");
+  return examples::serve_until_closed(argc, argv, "python_worker", [](pipes::Connection& python) {
+    const std::vector<std::byte> request = python.recv_bytes();
+    if (request.empty()) throw std::runtime_error("empty request (no operation byte)");
+    const auto data = std::span(request).subspan(1);
+    switch (static_cast<char>(request[0])) {
+      case 'c': {
+        const std::uint32_t crc = crc32(data);
+        const std::array<std::byte, 4> reply = {std::byte(crc >> 24), std::byte(crc >> 16),
+                                                std::byte(crc >> 8), std::byte(crc)};
+        python.send_bytes(reply);
+        break;
       }
+      case 'r': {
+        auto reply = python.loan(data.size());
+        std::reverse_copy(data.begin(), data.end(), reply.begin());
+        python.commit();
+        break;
+      }
+      case 'x': {
+        auto reply = python.loan(data.size());
+        for (std::size_t i = 0; i < data.size(); ++i) reply[i] = data[i] ^ std::byte{0x5a};
+        python.commit();
+        break;
+      }
+      default:
+        throw std::runtime_error("unknown operation");
     }
-  } catch (const pipes::error& e) {
-    if (e.code() == pipes::errc::peer_closed) return 0;  // Python is done with us
-    std::fprintf(stderr, "python_worker: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "python_worker: %s\n", e.what());
-    return 1;
-  }
+  });
 }

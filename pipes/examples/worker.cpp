@@ -9,19 +9,10 @@
 #include "worker_arguments.hpp"
 
 int main(int argc, char** argv) {
-  auto arguments = examples::connection_from_arguments(argc, argv);
-  if (!arguments) return 2;
-  auto& parent = *arguments;
-  try {
-    for (;;) {
-      const auto numbers = pipes::recv<std::vector<long>>(parent);
-      long sum = 0;
-      for (long n : numbers) sum += n;
-      pipes::send(parent, sum);
-    }
-  } catch (const pipes::error& e) {
-    if (e.code() == pipes::errc::peer_closed) return 0;  // the parent is done with us
-    std::fprintf(stderr, "worker: %s\n", e.what());
-    return 1;
-  }
+  return examples::serve_until_closed(argc, argv, "worker", [](pipes::Connection& parent) {
+    const auto numbers = pipes::recv<std::vector<long>>(parent);
+    long sum = 0;
+    for (long n : numbers) sum += n;
+    pipes::send(parent, sum);
+  });
 }

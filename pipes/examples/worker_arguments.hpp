@@ -1,10 +1,12 @@
 // The worker examples find their connection's descriptors on the command line, as the program
-// that spawned them passed them: --read-fd N --write-fd M.
+// that spawned them passed them (--read-fd N --write-fd M), and serve requests until the other
+// side hangs up.
 #pragma once
 
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <optional>
 #include <pipes/connection.hpp>
 #include <string_view>
@@ -32,6 +34,25 @@ inline std::optional<pipes::Connection> connection_from_arguments(int argc, char
     return std::nullopt;
   }
   return pipes::Connection::adopt(read_fd, write_fd);
+}
+
+// A worker's main: adopts the connection named on the command line and calls `serve_one(conn)`
+// (one request, one answer) until the other side closes its end, which is the normal way out
+// (exit status 0, errc::peer_closed: Python's EOFError). Anything else is reported on stderr under
+// `name` (status 1); bad arguments are status 2.
+template <typename ServeOne>
+int serve_until_closed(int argc, char** argv, const char* name, ServeOne serve_one) {
+  auto arguments = connection_from_arguments(argc, argv);
+  if (!arguments) return 2;
+  try {
+    for (;;) serve_one(*arguments);
+  } catch (const pipes::error& e) {
+    if (e.code() == pipes::errc::peer_closed) return 0;
+    std::fprintf(stderr, "%s: %s\n", name, e.what());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", name, e.what());
+  }
+  return 1;
 }
 
 }  // namespace examples

@@ -84,9 +84,13 @@ struct factory {
 };
 
 const factory factories[] = {
-    {"boost_mq", &baselines::make_boost_mq, 2}, {"posix_mq", &baselines::make_posix_mq, 2},
-    {"shm_ring", &baselines::make_shm_ring, 0}, {"zmq_ipc", &baselines::make_zmq_ipc, 1},
+    {"boost_mq", &baselines::make_boost_mq, 2},
+    {"posix_mq", &baselines::make_posix_mq, 2},
+    {"shm_ring", &baselines::make_shm_ring, 0},
+    {"zmq_ipc", &baselines::make_zmq_ipc, 1},
     {"zmq_tcp", &baselines::make_zmq_tcp, 0},
+    {"shm_ring_inplace", &baselines::make_shm_ring_inplace, 0},
+    {"cma", &baselines::make_cma, 0},
 };
 
 class HygieneTest : public ::testing::TestWithParam<factory> {

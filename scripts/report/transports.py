@@ -135,6 +135,8 @@ _CATALOGUE = [
     Transport("shm_ring_inplace", RIVAL, f"{roles.practical_ceiling} read in place in the ring "
               "(no receive copy): what only shared memory can do, not like for like",
               "#66bb6a", "h", "-.", 1.4),
+    Transport("cma", RIVAL, "cross-memory attach: the receiver copies each message out of the "
+              "sender's memory with process_vm_readv (one copy)", "#e6550d", "d", "-.", 1.6),
     Transport("zmq_ipc", RIVAL, "ZeroMQ PAIR over ipc://", "#393b79", "8"),
     Transport("zmq_tcp", RIVAL, "ZeroMQ PAIR over tcp://127.0.0.1", "#6b6ecf", "x"),
     Transport(roles.python_pipe, PYTHON, "multiprocessing.Pipe(duplex=False): "

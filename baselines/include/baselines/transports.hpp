@@ -48,6 +48,11 @@ std::unique_ptr<Transport> make_posix_mq(const TransportParams& params);
 std::unique_ptr<Transport> make_shm_ring(const TransportParams& params);
 std::unique_ptr<Transport> make_shm_ring_inplace(const TransportParams& params);
 
+// Cross-memory attach: the receiver copies each message out of the sender's memory with
+// process_vm_readv after a small notice over a pipe (one copy in all). Throws `unsupported`
+// where the kernel refuses one process reading another's memory.
+std::unique_ptr<Transport> make_cma(const TransportParams& params);
+
 // ZeroMQ PAIR sockets over ipc:// (a private directory) and over tcp://127.0.0.1.
 std::unique_ptr<Transport> make_zmq_ipc(const TransportParams& params);
 std::unique_ptr<Transport> make_zmq_tcp(const TransportParams& params);

@@ -14,8 +14,9 @@
 // spliced from a socket may come in bigger buffers, so they are left out: that only delays
 // reuse); (2) a reader that copies out with read(): splice or tee would pass the page references
 // on to somewhere that may keep them (pipes' own recv_into_fd splices only into files, which
-// copy, and send_from_fd copies from a pipe source instead of splicing it onward); (3) a pipe no larger than the ring was sized for (the writer re-reads the capacity
-// before each reservation and starts a new ring if the pipe grew; see frame_writer::ring).
+// copy, and send_from_fd copies from a pipe source instead of splicing it onward); (3) a pipe no
+// larger than the ring was sized for (the writer re-reads the capacity before each reservation and
+// starts a new ring if the pipe grew; see frame_writer::ring).
 //
 // The ring is at least twice the pipe capacity: with chunks of at most half a capacity, the bytes
 // still possibly in the pipe take at most 1.5 capacities, so a chunk always finds room.

@@ -25,6 +25,15 @@ constexpr std::size_t buffer_size = 64 * 1024;
 // call costs about as much as copying this many bytes once more.
 constexpr std::size_t direct_read_min = 16 * 1024;
 
+// The most one read() of a large payload asks for: a quarter of the pipe. A writer blocked on a
+// full pipe is woken only when a read() that found the pipe full returns; a read() of everything
+// there would leave the writer asleep until the pipe is empty, and then the reader waits while
+// the writer refills it. Reading in quarters wakes the writer while three quarters are still
+// left to read, so the two overlap. Not a pipe (0): no limit.
+std::size_t read_piece(std::size_t pipe_capacity) noexcept {
+  return pipe_capacity == 0 ? SIZE_MAX : std::max<std::size_t>(pipe_capacity / 4, 4096);
+}
+
 bool wait_readable(int fd, std::error_code& ec) noexcept {
   // A non-blocking descriptor handed to adopt(): block in poll instead.
   wait_ready(fd, POLLIN, forever, std::chrono::nanoseconds::zero(), ec);
@@ -186,9 +195,11 @@ void frame_reader::read_payload(std::span<std::byte> dest, std::error_code& ec) 
   }
   // A large remainder: straight into the destination, plus the next header if it is there.
   begin_ = end_ = 0;
-  const std::size_t spill = read_ahead_ ? short_header_size : 0;
+  const std::size_t piece = read_piece(pipe_size(in_.get()));
   while (done < size) {
-    const std::size_t want = size - done;
+    const std::size_t want = std::min(size - done, piece);
+    // The last piece picks up the next header too.
+    const std::size_t spill = read_ahead_ && want == size - done ? short_header_size : 0;
     const std::size_t n = read_some(dest.data() + done, want, buffer_.get(), spill, ec);
     if (ec) return fail(ec, ec);
     if (n == 0) return fail(make_error_code(errc::peer_closed_mid_message), ec);

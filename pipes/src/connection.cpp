@@ -160,6 +160,20 @@ std::span<std::byte> Connection::loan(std::size_t size) {
   return memory;
 }
 
+void Connection::send_ahead(std::size_t ready, std::error_code& ec) noexcept {
+  if (!writer_) {
+    ec = no_descriptor();
+    return;
+  }
+  writer_->send_ahead(ready, ec);
+}
+
+void Connection::send_ahead(std::size_t ready) {
+  std::error_code ec;
+  send_ahead(ready, ec);
+  if (ec) throw_error(ec, "pipes::Connection::send_ahead");
+}
+
 void Connection::commit(std::error_code& ec) noexcept {
   if (!writer_) {
     ec = no_descriptor();
@@ -345,7 +359,7 @@ void Connection::close() {
 
 std::pair<fd, fd> Connection::release(std::error_code& ec) noexcept {
   ec.clear();
-  if ((reader_ && reader_->holds_unread()) || (writer_ && writer_->holds_tail())) {
+  if ((reader_ && reader_->holds_unread()) || (writer_ && writer_->holds_partial_frame())) {
     ec = std::make_error_code(std::errc::device_or_resource_busy);
     return {};
   }
@@ -359,7 +373,7 @@ std::pair<fd, fd> Connection::release(std::error_code& ec) noexcept {
 std::pair<fd, fd> Connection::release() {
   std::error_code ec;
   auto fds = release(ec);
-  if (ec) throw_error(ec, "pipes::Connection::release: read-ahead holds unread bytes");
+  if (ec) throw_error(ec, "pipes::Connection::release: a frame is part read or part written");
   return fds;
 }
 

@@ -108,6 +108,9 @@ bool frame_writer::usable(std::size_t size, std::error_code& ec) const noexcept 
     ec = broken_;
   } else if (size > max_message_size_) {
     ec = make_error_code(errc::message_too_large);
+  } else if (loan_.sent > 0) {
+    // A loan's frame is partly in the pipe: nothing else may go in before its end (commit).
+    ec = std::make_error_code(std::errc::operation_in_progress);
   }
   return !ec;
 }
@@ -128,7 +131,7 @@ void frame_writer::send_message(parts message, std::error_code& ec) noexcept {
   sigpipe_guard guard(guard_sigpipe_);
   const std::uint64_t start = stream_bytes_;
   if (zero_copy_for(total)) {
-    send_staged(message, total, ec);
+    send_staged(message, total, true, ec);
   } else if (gather_writes_) {
     append(message, total, ec);
     if (!ec) flush(ec);
@@ -148,7 +151,7 @@ void frame_writer::send_batch(parts messages, std::error_code& ec) noexcept {
     const parts one = messages.subspan(i, 1);
     if (zero_copy_for(messages[i].size())) {
       flush(ec);  // keep the order
-      if (!ec) send_staged(one, messages[i].size(), ec);
+      if (!ec) send_staged(one, messages[i].size(), true, ec);
     } else if (gather_writes_) {
       append(one, messages[i].size(), ec);
     } else {
@@ -236,12 +239,14 @@ staging_ring* frame_writer::ring(std::size_t largest) noexcept {
   return ring_.get();
 }
 
-void frame_writer::send_staged(parts message, std::size_t total, std::error_code& ec) noexcept {
+// Stages `message` through the ring: a whole frame (with_header), or bytes that continue one.
+void frame_writer::send_staged(parts message, std::size_t total, bool with_header,
+                               std::error_code& ec) noexcept {
   const frame_header header = encode_frame_header(total);
-  std::size_t left = header.size() + total;
+  std::size_t left = (with_header ? header.size() : 0) + total;
   std::size_t part = 0;
   std::size_t offset = 0;
-  bool header_sent = false;
+  bool header_sent = !with_header;
   // The header goes in the ring right before the payload, so that both leave in one vmsplice.
   // Chunks of at most half the pipe keep the ring's guarantee (see staging_ring).
   while (zero_copy_ && left > 0) {
@@ -346,7 +351,13 @@ bool frame_writer::wait_writable(std::error_code& ec) noexcept {
 }
 
 void frame_writer::drop_loan() noexcept {
-  if (loan_.ticket != 0 && ring_) ring_->discard(loan_.ticket);
+  if (loan_.ticket != 0 && ring_) {
+    if (loan_.sent > 0) {
+      ring_->publish(loan_.ticket, stream_bytes_);  // part of it may still be in the pipe
+    } else {
+      ring_->discard(loan_.ticket);
+    }
+  }
   loan_ = {};
 }
 
@@ -379,37 +390,75 @@ std::span<std::byte> frame_writer::loan(std::size_t size, std::error_code& ec) n
   return {loan_.data, size};
 }
 
-void frame_writer::commit(std::size_t used, std::error_code& ec) noexcept {
+// Checks that a frame may start and writes the loan's header into the slot before its payload.
+bool frame_writer::start_loan_frame(std::size_t length, std::error_code& ec) noexcept {
+  if (!begin_send(length, ec)) return false;
+  const frame_header header = encode_frame_header(length);
+  std::memcpy(loan_.data - header.size(), header.bytes.data(), header.size());
+  loan_.length = length;
+  return true;
+}
+
+// Puts bytes [loan_.sent, end) of the loan's frame into the pipe, the way its memory allows.
+void frame_writer::send_loan_frame(std::size_t end, std::error_code& ec) noexcept {
+  const std::size_t header_size = encode_frame_header(loan_.length).size();
+  const std::byte* frame = loan_.data - header_size;
+  const std::byte* from = frame + loan_.sent;
+  const std::size_t size = end - loan_.sent;
+  const std::uint64_t before = stream_bytes_;
+  if (loan_.ticket != 0 && zero_copy_) {
+    splice_region(from, size, ec);
+  } else if (loan_.ticket == 0 && zero_copy_for(loan_.length)) {
+    // A loan too big for the ring: staged through it in chunks, as send_bytes would, since one
+    // plain write of tens of MiB through the pipe is several times slower than staging it.
+    const std::span<const std::byte> bytes(from, size);
+    send_staged(parts(&bytes, 1), size, false, ec);
+  } else if (gather_writes_ || loan_.length <= python_single_write_limit ||
+             loan_.sent >= header_size) {
+    write_bytes(from, size, ec);
+  } else {  // Python's way: the header, then the payload
+    write_bytes(from, header_size - loan_.sent, ec);
+    if (!ec) write_bytes(loan_.data, end - header_size, ec);
+  }
+  loan_.sent += static_cast<std::size_t>(stream_bytes_ - before);
+}
+
+void frame_writer::send_ahead(std::size_t ready, std::error_code& ec) noexcept {
   ec.clear();
-  if (loan_.data == nullptr || used > loan_.size) {
+  if (loan_.data == nullptr || ready > loan_.size) {
     ec = std::make_error_code(std::errc::invalid_argument);
     return;
   }
-  if (!begin_send(used, ec)) return;
-  const loan_state loan = std::exchange(loan_, {});
-  const frame_header header = encode_frame_header(used);
-  std::byte* frame = loan.data - header.size();
-  std::memcpy(frame, header.bytes.data(), header.size());
+  if (broken_) {
+    ec = broken_;
+    return;
+  }
+  if (loan_.sent == 0 && !start_loan_frame(loan_.size, ec)) return;
+  const std::size_t end = encode_frame_header(loan_.length).size() + ready;
+  if (end <= loan_.sent) return;
   sigpipe_guard guard(guard_sigpipe_);
   const std::uint64_t start = stream_bytes_;
-  if (loan.ticket != 0) {
-    if (zero_copy_) {
-      splice_region(frame, header.size() + used, ec);
-    } else {
-      write_bytes(frame, header.size() + used, ec);
-    }
-    if (ring_) ring_->publish(loan.ticket, stream_bytes_);
-  } else if (zero_copy_for(used)) {
-    // A loan too big for the ring: staged through it in chunks, as send_bytes would, since one
-    // plain write of tens of MiB through the pipe is several times slower than staging it.
-    const std::span<const std::byte> payload(loan.data, used);
-    send_staged(parts(&payload, 1), used, ec);
-  } else if (gather_writes_ || used <= python_single_write_limit) {
-    write_bytes(frame, header.size() + used, ec);
-  } else {
-    write_bytes(frame, header.size(), ec);
-    if (!ec) write_bytes(loan.data, used, ec);
+  send_loan_frame(end, ec);
+  if (ec) drop_loan();  // the message failed, as a failed commit would
+  finish(start, guard, ec);
+}
+
+void frame_writer::commit(std::size_t used, std::error_code& ec) noexcept {
+  ec.clear();
+  if (loan_.data == nullptr || used > loan_.size || (loan_.sent > 0 && used != loan_.length)) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+    return;
   }
+  if (broken_) {
+    ec = broken_;
+    return;
+  }
+  if (loan_.sent == 0 && !start_loan_frame(used, ec)) return;
+  sigpipe_guard guard(guard_sigpipe_);
+  const std::uint64_t start = stream_bytes_;
+  send_loan_frame(encode_frame_header(used).size() + used, ec);
+  if (loan_.ticket != 0 && ring_) ring_->publish(loan_.ticket, stream_bytes_);
+  loan_ = {};
   if (heap_loan_size_ > heap_loan_keep) {
     heap_loan_.reset();
     heap_loan_size_ = 0;

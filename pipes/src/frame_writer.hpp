@@ -42,7 +42,11 @@ class frame_writer {
   void send_batch(parts messages, std::error_code& ec) noexcept;
   // Writable memory for a message of up to `size` bytes; a second loan abandons the first.
   std::span<std::byte> loan(std::size_t size, std::error_code& ec) noexcept;
-  // Sends the first `used` bytes of the loan as one message (`used` <= the loan's size).
+  // Puts the loan's first `ready` bytes into the pipe now, ahead of commit(); fixes the
+  // message's length at the loan's size.
+  void send_ahead(std::size_t ready, std::error_code& ec) noexcept;
+  // Sends the first `used` bytes of the loan as one message (`used` <= the loan's size; after
+  // send_ahead, exactly the loan's size).
   void commit(std::size_t used, std::error_code& ec) noexcept;
   void commit_all(std::error_code& ec) noexcept { commit(loan_.size, ec); }
   // Sends `length` bytes read from `in_fd` (from its current offset) as one message.
@@ -63,8 +67,9 @@ class frame_writer {
   // Abandons any loan and gives up the descriptor.
   fd release() noexcept;
   bool uses_zero_copy() const noexcept { return zero_copy_; }
-  // True while a bounded send's tail is kept here (release() would lose it).
-  bool holds_tail() const noexcept { return !tail_.empty(); }
+  // True while part of a frame is kept here or owed to the pipe (a bounded send's tail, a loan
+  // partly sent ahead): release() would cut the frame short.
+  bool holds_partial_frame() const noexcept { return !tail_.empty() || loan_.sent > 0; }
   void close(std::error_code& ec) noexcept;
 
  private:
@@ -72,6 +77,8 @@ class frame_writer {
     std::byte* data = nullptr;  // payload; the header goes right before it
     std::size_t size = 0;
     std::uint64_t ticket = 0;  // nonzero: the memory is in the ring
+    std::size_t length = 0;    // the message's length once its header is written
+    std::size_t sent = 0;      // bytes of the frame (header first) already in the pipe
   };
   struct aligned_delete {
     void operator()(std::byte* p) const noexcept {
@@ -86,13 +93,16 @@ class frame_writer {
   }
   staging_ring* ring(std::size_t largest) noexcept;
   void drop_loan() noexcept;
+  bool start_loan_frame(std::size_t length, std::error_code& ec) noexcept;
+  void send_loan_frame(std::size_t end, std::error_code& ec) noexcept;
 
   void append(parts message, std::size_t total, std::error_code& ec) noexcept;
   void append_rest(parts message, std::size_t part, std::size_t offset,
                    std::error_code& ec) noexcept;
   void flush(std::error_code& ec) noexcept;
   void send_python_style(parts message, std::size_t total, std::error_code& ec) noexcept;
-  void send_staged(parts message, std::size_t total, std::error_code& ec) noexcept;
+  void send_staged(parts message, std::size_t total, bool with_header,
+                   std::error_code& ec) noexcept;
   void splice_region(const std::byte* data, std::size_t size, std::error_code& ec) noexcept;
   void write_iov(iovec* iov, int count, std::error_code& ec) noexcept;
   void write_bytes(const std::byte* data, std::size_t size, std::error_code& ec) noexcept;

@@ -88,7 +88,8 @@ TEST(StagingRing, an_unpublished_reservation_is_never_handed_out_again) {
 // Sender and receiver in two processes. The sender reuses one buffer (or its loans) and
 // overwrites it immediately after every send; the receiver regenerates each message on its own.
 // A page rewritten while still in the pipe would show up as a mismatch.
-enum class send_style { copy, loan, mixed };
+// loan_ahead: each loan goes out in thirds with send_ahead, then commit.
+enum class send_style { copy, loan, mixed, loan_ahead };
 
 // The receiver pauses for 100 µs before one message in `pause_every` on average.
 void stream_and_verify(send_style style, const pipes::options& opts, int messages,
@@ -100,11 +101,15 @@ void stream_and_verify(send_style style, const pipes::options& opts, int message
     std::vector<std::byte> buffer(max_size);
     for (int i = 0; i < messages; ++i) {
       const std::size_t size = sizes.log_size(max_size);
-      const bool use_loan =
-          style == send_style::loan || (style == send_style::mixed && sizes.next() % 2 == 0);
+      const bool use_loan = style == send_style::loan || style == send_style::loan_ahead ||
+                            (style == send_style::mixed && sizes.next() % 2 == 0);
       if (use_loan) {
         const std::span<std::byte> loan = writer.loan(size);
         pipes_test::fill_pattern(loan, seed + i);
+        if (style == send_style::loan_ahead) {
+          writer.send_ahead(size / 3);
+          writer.send_ahead(2 * size / 3);
+        }
         writer.commit();
       } else {
         const std::span<std::byte> message(buffer.data(), size);
@@ -157,6 +162,11 @@ TEST(ZeroCopy, sender_may_overwrite_its_buffer_right_after_send) {
 TEST(ZeroCopy, sender_may_fill_the_next_loan_right_after_commit) {
   stream_and_verify(send_style::loan, small_pipe_low_threshold(), 3000, 1 << 20, 21);
   stream_and_verify(send_style::loan, pipes::options{}, 1200, 4 << 20, 22);
+}
+
+TEST(ZeroCopy, loans_sent_ahead_in_pieces_arrive_intact) {
+  stream_and_verify(send_style::loan_ahead, small_pipe_low_threshold(), 3000, 1 << 20, 25);
+  stream_and_verify(send_style::loan_ahead, pipes::options{}, 300, 8 << 20, 26);
 }
 
 TEST(ZeroCopy, loans_and_copies_interleave_safely) {

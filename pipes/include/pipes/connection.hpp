@@ -90,6 +90,17 @@ class Connection {
   // first (nothing is sent).
   std::span<std::byte> loan(std::size_t size);
   std::span<std::byte> loan(std::size_t size, std::error_code& ec) noexcept;
+  // Sends the loan's first `ready` bytes now, while the caller goes on building the rest: for
+  // messages larger than the pipe, so that the receiver reads while the sender builds (commit()
+  // alone can overlap with the reader only as much as the pipe holds). Waits for room as a send
+  // does. The message's length is then the loan's size, commit() must follow (commit(used)
+  // with a smaller `used` fails with invalid_argument), and until it does every other send, a
+  // new loan() and release() fail with std::errc::operation_in_progress or
+  // device_or_resource_busy; close() cuts the message short (the peer sees it end mid-message).
+  // A `ready` at or below what was already sent does nothing; larger than the loan fails with
+  // invalid_argument. On any other failure the loan is gone, as after a failed commit().
+  void send_ahead(std::size_t ready);
+  void send_ahead(std::size_t ready, std::error_code& ec) noexcept;
   // Sends the loaned bytes as one message: all of them, or the first `used`. Without a loan, or
   // with `used` larger than it, fails with std::errc::invalid_argument (the loan stays).
   void commit();
@@ -154,8 +165,8 @@ class Connection {
   // Gives up both descriptors ({read end, write end}, an empty fd for a missing one), still
   // owned, e.g. to hand them to a child or to another Connection. Refuses with
   // std::errc::device_or_resource_busy when read-ahead holds bytes of the stream that the
-  // descriptor no longer has, or a bounded send's tail is still kept (they would be lost); the
-  // connection is then unchanged.
+  // descriptor no longer has, a bounded send's tail is still kept, or a loan was partly sent
+  // ahead (they would be lost or cut short); the connection is then unchanged.
   std::pair<fd, fd> release();
   std::pair<fd, fd> release(std::error_code& ec) noexcept;
 

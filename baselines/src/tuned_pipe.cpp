@@ -40,6 +40,7 @@ class loaning_channel final : public connection_channel {
   std::optional<std::span<std::byte>> loan(std::size_t size) override {
     return connection_.loan(size);
   }
+  void loan_filled(std::size_t filled) override { connection_.send_ahead(filled); }
   void commit_loan() override { connection_.commit(); }
 };
 
@@ -124,7 +125,9 @@ std::string description(const pipes::options& o, sending how, std::size_t capaci
     case sending::plain:
       return text + "; send_bytes from the sender's pool";
     case sending::loan:
-      return text + "; each message built in a loan, then commit (zero copy)";
+      return text +
+             "; each message built in a loan, handed over in pieces (send_ahead), then "
+             "commit (zero copy)";
     case sending::built:
       return text + "; each message built in a user buffer, then send_bytes (the loan's twin)";
     case sending::batched:

@@ -90,10 +90,18 @@ std::span<const std::byte> payload_pool::message(std::uint64_t seq) noexcept {
   return bytes;
 }
 
-void payload_pool::write_message(std::uint64_t seq, std::span<std::byte> out) const noexcept {
-  if (message_size_ == 0) return;
-  std::memcpy(out.data(), slot(seq).data(), message_size_);
-  stamp(out.first(message_size_), seq);
+void payload_pool::write_message(std::uint64_t seq, std::span<std::byte> out,
+                                 std::size_t offset) const noexcept {
+  if (out.empty()) return;
+  std::memcpy(out.data(), slot(seq).data() + offset, out.size());
+  // The stamp's bytes that fall in this piece.
+  const std::size_t stamped = stamp_length(message_size_);
+  if (offset < stamped) {
+    std::byte whole[stamp_size];
+    stamp(std::span(whole, stamped), seq);
+    const std::size_t n = std::min(stamped - offset, out.size());
+    std::memcpy(out.data(), whole + offset, n);
+  }
 }
 
 void payload_pool::prefault() noexcept {

@@ -47,8 +47,10 @@ class payload_pool {
   // Stamps `seq` into its slot and returns the slot: the bytes of message `seq`.
   std::span<const std::byte> message(std::uint64_t seq) noexcept;
 
-  // Writes message `seq` into `out` (of message_size() bytes): for senders that build in place.
-  void write_message(std::uint64_t seq, std::span<std::byte> out) const noexcept;
+  // Writes bytes [offset, offset + out.size()) of message `seq` into `out`: for senders that
+  // build in place, whole or piece by piece.
+  void write_message(std::uint64_t seq, std::span<std::byte> out,
+                     std::size_t offset = 0) const noexcept;
 
   // Writes to every slot once, so that copy-on-write faults after fork() happen before a clock
   // runs rather than inside it.

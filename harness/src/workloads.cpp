@@ -24,9 +24,18 @@ std::vector<std::byte> prefaulted(std::size_t size) {
   return buffer;
 }
 
+// A sender building a message in a loan hands it over in pieces of this size, as a producer of a
+// large message would, so a channel that can starts sending before the whole message is built.
+constexpr std::size_t build_piece = 256 * 1024;
+
 void send_message(Channel& channel, payload_pool& pool, std::uint64_t seq) {
   if (auto loan = channel.loan(pool.message_size())) {
-    pool.write_message(seq, *loan);
+    for (std::size_t built = 0; built < loan->size();) {
+      const std::size_t piece = std::min(build_piece, loan->size() - built);
+      pool.write_message(seq, loan->subspan(built, piece), built);
+      built += piece;
+      if (built < loan->size()) channel.loan_filled(built);
+    }
     channel.commit_loan();
   } else {
     channel.send(pool.message(seq));

@@ -84,6 +84,20 @@ TEST(PayloadPool, write_message_builds_the_same_bytes_in_place) {
   EXPECT_EQ(built, copy_of(pool.message(42)));
 }
 
+TEST(PayloadPool, write_message_in_pieces_builds_the_same_bytes) {
+  payload_pool pool(3000);
+  // Pieces that cut through the stamp (1, then 2 bytes) and through the payload.
+  for (const std::size_t piece :
+       {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{1000}}) {
+    std::vector<std::byte> built(3000);
+    for (std::size_t at = 0; at < built.size(); at += piece) {
+      pool.write_message(42, std::span(built).subspan(at, std::min(piece, built.size() - at)), at);
+    }
+    EXPECT_TRUE(pool.matches(42, built)) << "pieces of " << piece;
+    EXPECT_EQ(built, copy_of(pool.message(42))) << "pieces of " << piece;
+  }
+}
+
 TEST(PayloadPool, tiny_messages_carry_a_partial_stamp) {
   payload_pool pool(3);
   EXPECT_TRUE(pool.matches(5, copy_of(pool.message(5))));

@@ -41,6 +41,9 @@ class Channel {
   // Zero-copy senders (a loan from the transport's own memory) return a writable span of
   // `size` bytes that `commit_loan()` then sends; the default says loans are not supported.
   virtual std::optional<std::span<std::byte>> loan(std::size_t /*size*/) { return std::nullopt; }
+  // The loan's first `filled` bytes are final: a channel that can may start sending them while
+  // the rest is built. The default waits for commit_loan().
+  virtual void loan_filled(std::size_t /*filled*/) {}
   virtual void commit_loan() {}
 
   // Sends whatever a batching channel is still holding. The workloads call it after the last

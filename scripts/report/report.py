@@ -7,6 +7,9 @@ data (the verdict, what dominates latency on this machine, whether pickling matt
 by comparing the measured figures, and the figures are printed next to the words. Whether two
 figures differ at all is decided by one rule (analysis.compare, stated at the top of the
 report): a gap the rule does not accept is written as a tie, never as a win or a gain.
+
+A section that is a concept of its own lives in a module of its own (large_messages.py), and
+every section writes a value, or its absence, through cells.py.
 """
 from __future__ import annotations
 
@@ -16,110 +19,20 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import analysis as an
 import transports as tp
+from cells import (CACHE_MARK, DISTURBED_MARK, SAME_CODE_MARK, SHORT_MARK, Lines, absent, cell,
+                   gain, gain_at, marks, named, say, size_label, table, tied_names)
+from large_messages import large_messages
 from transports import roles
 from results import CORRUPTION, LOSS, OTHER_FAILURE, SKIPPED, SKIPPED_PREFIX, Run
 from transport_table import transport_table
 from units import (fmt_gibs, fmt_ns, fmt_number, fmt_percent, fmt_rate, fmt_ratio, human_size,
                    size_list)
 
-Lines = List[str]
-
 # Round trips above this at the smallest size mean wake-ups, not copies, set the latency.
 WAKEUP_BOUND_NS = 10_000
 
-# Marks in tables (explained once, in the section at the top).
-CACHE_MARK = "°"  # after a size: it may have been cache-resident
-SHORT_MARK = "†"  # after a value: fewer successful repetitions than requested
-SAME_CODE_MARK = "‡"  # after a value: the transport ran another's code at this size
-DISTURBED_MARK = "§"  # after a value: it rests on repetitions the hypervisor disturbed
 
-
-# -- small helpers: how one value, or its absence, is written ---------------------------------
-
-
-def _fmt(metric: an.Metric, v: float, unit: bool = True) -> str:
-    """A value in the metric's unit; `unit=False` for table columns whose header names it."""
-    if metric.unit == "ns":
-        return fmt_ns(v)  # the unit varies (ns, µs, ms), so it always stays
-    if metric.unit == "/s":
-        return fmt_rate(v)
-    if not unit:
-        return fmt_number(v)
-    if metric.unit == "GiB/s":
-        return fmt_gibs(v)
-    return f"{fmt_number(v)} {metric.unit}"
-
-
-def _marks(run: Run, workload: str, transport: str, size: int) -> str:
-    """† when the value rests on fewer repetitions than requested, § on disturbed ones (too
-    few calm), ‡ when it is another
-    transport's code (the noise-floor twin is that by definition and needs no mark)."""
-    m = run.get(workload, transport, size)
-    out = SHORT_MARK if m is not None and m.short else ""
-    if m is not None and m.ok and m.disturbed:
-        out += DISTURBED_MARK
-    if tp.same_code_as(transport, size) and tp.get(transport).family != tp.CONTROL:
-        out += SAME_CODE_MARK
-    return out
-
-
-def _size(run: Run, size: int, transports: Optional[Sequence[str]] = None) -> str:
-    """A size for a table or a heading, marked when it may have been cache-resident."""
-    return human_size(size) + (CACHE_MARK if an.cache_resident(run, size, transports) else "")
-
-
-def _absent(run: Run, workload: str, transport: str, size: int) -> str:
-    """Why there is no value, in words fit for a sentence."""
-    m = run.get(workload, transport, size)
-    if m is None:
-        return "not measured in this run"
-    return m.error if m.skipped else f"failed: {m.error}"
-
-
-def _cell(run: Run, metric: an.Metric, transport: str, size: int, unit: bool = True) -> str:
-    """A table cell: the value with its marks, or a one-word reason."""
-    v = an.value(run, metric, transport, size)
-    if v is not None:
-        return _fmt(metric, v, unit) + _marks(run, metric.workload, transport, size)
-    m = run.get(metric.workload, transport, size)
-    if m is None:
-        return "—"
-    if m.ok:
-        return "n/a"  # measured, but without this counter
-    return "skipped" if m.skipped else "error"
-
-
-def _named(run: Run, metric: an.Metric, transport: str, size: int) -> str:
-    """'`t` 8.00 GiB/s' with the value's marks, for tables that name the transport."""
-    return f"`{transport}` {_cell(run, metric, transport, size)}"
-
-
-def _say(run: Run, metric: an.Metric, transport: str, size: int) -> str:
-    """'`t` (8.00 GiB/s)' or '`t` (not measured in this run)'."""
-    v = an.value(run, metric, transport, size)
-    what = _fmt(metric, v) if v is not None else _absent(run, metric.workload, transport, size)
-    return f"`{transport}` ({what})"
-
-
-def _gain(c: an.Comparison) -> str:
-    """A ratio the rule accepts, '2.00×', or 'tie': a ratio it does not accept is not shown, so
-    that it cannot be read as a gain (the values are in the appendix)."""
-    return fmt_ratio(c.advantage) if c.different else "tie"
-
-
-def _gain_at(c: Optional[an.Comparison], run: Run, metric: an.Metric, t: str, size: int) -> str:
-    """'2.00× at 1 MiB', 'a tie at 64 B', or why there is no ratio at that size."""
-    if c is None:
-        return f"{_absent(run, metric.workload, t, size)} at {human_size(size)}"
-    if c.tie:
-        return f"a tie at {human_size(size)}"
-    return f"{fmt_ratio(c.advantage)} at {human_size(size)}"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Lines:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return out
+# -- small helpers (how one value, or its absence, is written: cells.py) ----------------------
 
 
 def _chart(charts: Dict[str, str], name: str) -> Lines:
@@ -149,10 +62,6 @@ def _lead_or_baseline(run: Run, metric: an.Metric, size: int) -> Optional[str]:
     baseline, else None."""
     return next((t for t in (roles.lead, roles.baseline)
                  if an.value(run, metric, t, size) is not None), None)
-
-
-def _tied_names(leaders) -> str:
-    return ", ".join(f"`{t}`" for t, _v in leaders)
 
 
 # -- sections ---------------------------------------------------------------------------------
@@ -187,10 +96,10 @@ def _trust(run: Run) -> Lines:
         out += [f"`{roles.noise_twin}` is `{roles.lead}` under a second name: the same code, "
                 "measured apart like any other transport. The gap between the two is what chance "
                 "alone does in this run:", ""]
-        out += _table(["workload", "size", f"`{roles.noise_twin}` ÷ `{roles.lead}` (medians)",
+        out += table(["workload", "size", f"`{roles.noise_twin}` ÷ `{roles.lead}` (medians)",
                        "worst case (any two repetitions)"],
                       [[metric.workload + ("" if metric is an.THROUGHPUT else " (p50)"),
-                        _size(run, g.size), fmt_ratio(g.ratio), fmt_ratio(g.worst)]
+                        size_label(run, g.size), fmt_ratio(g.ratio), fmt_ratio(g.worst)]
                        for metric, g in gaps])
         said = " and ".join(f"{fmt_ratio(floor)} for {metric.label}" for metric, floor in floors
                             if floor is not None)
@@ -254,7 +163,7 @@ def _verdict(run: Run, charts: Dict[str, str]) -> Lines:
     if size is None:
         last = run.sizes("throughput")[-1]
         return out + [f"`{lead}` has no successful throughput row in this run (at "
-                      f"{human_size(last)}: {_absent(run, 'throughput', lead, last)}), so "
+                      f"{human_size(last)}: {absent(run, 'throughput', lead, last)}), so "
                       "there is no verdict; see *Not measured, skipped and failed*.", ""]
     if lead != roles.lead:
         out.append(f"`{roles.lead}` was not measured in this run, so the verdict rests on "
@@ -286,8 +195,8 @@ def _verdict(run: Run, charts: Dict[str, str]) -> Lines:
     answer = _fitness(statistics.median(shm) if shm else None,
                       statistics.median(mem) if mem else None,
                       bool(shm) and len(ties_with(roles.practical_ceiling)) == len(shm))
-    where = (f"at {_size(run, large[0])} messages" if len(large) == 1 else
-             f"from {_size(run, large[0])} to {_size(run, large[-1])} messages")
+    where = (f"at {size_label(run, large[0])} messages" if len(large) == 1 else
+             f"from {size_label(run, large[0])} to {size_label(run, large[-1])} messages")
     facts = [f"{where} `{lead}` moves {spread(across(None), fmt_gibs)}"]
     if naive and lead != roles.baseline:
         level = ties_with(roles.baseline)
@@ -300,10 +209,10 @@ def _verdict(run: Run, charts: Dict[str, str]) -> Lines:
                          (f" (a tie at {size_list(level)})" if level else ""))
     facts.append(f"{spread(shm, fmt_percent, True)} of the shared-memory ring" if shm else
                  f"shared memory (`{roles.practical_ceiling}`) "
-                 f"{_absent(run, 'throughput', roles.practical_ceiling, size)}")
+                 f"{absent(run, 'throughput', roles.practical_ceiling, size)}")
     facts.append(f"{spread(mem, fmt_percent, True)} of one in-process `{roles.yardstick}`"
                  if mem else
-                 f"`{roles.yardstick}` {_absent(run, 'throughput', roles.yardstick, size)}")
+                 f"`{roles.yardstick}` {absent(run, 'throughput', roles.yardstick, size)}")
     out.append(f"**Are pipes fit for high-volume transfers?** {answer} "
                f"{facts[0][0].upper() + facts[0][1:]}: " + ", ".join(facts[1:]) + ".")
     out.append("")
@@ -319,11 +228,11 @@ def _best_pipe(run: Run, variants: Sequence[str]) -> Lines:
     if best is None:
         return []
     t, s, bv = best
-    head = (f"the best pipe figure in this run is `{t}` at {_size(run, s)}: {fmt_gibs(bv)}"
-            f"{_marks(run, 'throughput', t, s)} ({tp.get(t).what})")
+    head = (f"the best pipe figure in this run is `{t}` at {size_label(run, s)}: {fmt_gibs(bv)}"
+            f"{marks(run, 'throughput', t, s)} ({tp.get(t).what})")
     standing = an.standing(run, an.THROUGHPUT, s, variants)
     if standing is not None and standing.tie:
-        head += (", a tie with " + ", ".join(_say(run, an.THROUGHPUT, o, s)
+        head += (", a tie with " + ", ".join(say(run, an.THROUGHPUT, o, s)
                                              for o, _v in standing.leaders[1:]))
     parts = []
     c = an.compare(run, an.THROUGHPUT, t, roles.baseline, s)
@@ -372,14 +281,14 @@ def _small_messages(run: Run) -> Lines:
     lead = _lead_or_baseline(run, an.MESSAGES, s)
     if lead is None:
         return []
-    parts = [f"at {_size(run, s)} `{lead}` moves messages at "
+    parts = [f"at {size_label(run, s)} `{lead}` moves messages at "
              f"{fmt_rate(an.value(run, an.MESSAGES, lead, s))} "
              f"({fmt_gibs(an.value(run, an.THROUGHPUT, lead, s))})"]
     for other in an.counts_at([roles.batch, roles.practical_ceiling], s):
         c = an.compare(run, an.MESSAGES, other, lead, s)
         if c is not None:
             parts.append(f"`{other}` {fmt_rate(an.value(run, an.MESSAGES, other, s))} "
-                         f"({_gain(c)})")
+                         f"({gain(c)})")
     text = ("**Small messages** are a different question: the cost is per message, not per "
             "byte. " + parts[0][0].upper() + parts[0][1:])
     if len(parts) > 1:
@@ -388,7 +297,7 @@ def _small_messages(run: Run) -> Lines:
     if lat is not None:
         shm = roles.practical_ceiling
         text += (f". Its median round trip at {human_size(s)} is {fmt_ns(lat)}"
-                 + (f", against {_say(run, an.RTT_P50, shm, s)} for shared memory"
+                 + (f", against {say(run, an.RTT_P50, shm, s)} for shared memory"
                     if an.value(run, an.RTT_P50, shm, s) is not None else ""))
     return [text + ".", ""]
 
@@ -413,20 +322,20 @@ def _winners(run: Run, charts: Dict[str, str]) -> Lines:
         for band, label, sizes in an.bands(run.sizes(metric.workload, candidates)):
             wins: Dict[str, int] = {}
             for s in sizes:
-                where = [f"{band} ({label})", _size(run, s, candidates)]
+                where = [f"{band} ({label})", size_label(run, s, candidates)]
                 standing = an.standing(run, metric, s, candidates)
                 if standing is None:
                     rows.append(where + ["nothing measured", "", "", "", ""])
                     continue
                 w = standing.leaders[0][0]
-                name = (f"tie: {_tied_names(standing.leaders)}" if standing.tie else f"`{w}`")
+                name = (f"tie: {tied_names(standing.leaders)}" if standing.tie else f"`{w}`")
                 wins[name] = wins.get(name, 0) + 1
-                winner = ("tie: " + ", ".join(_named(run, metric, t, s)
+                winner = ("tie: " + ", ".join(named(run, metric, t, s)
                                               for t, _v in standing.leaders)
-                          if standing.tie else _named(run, metric, w, s))
+                          if standing.tie else named(run, metric, w, s))
                 runner = standing.others[0][0] if standing.others else None
                 rows.append(where + [
-                    winner, _named(run, metric, runner, s) if runner else "—",
+                    winner, named(run, metric, runner, s) if runner else "—",
                     fmt_ratio(an.advantage(run, metric, w, runner, s)) if runner else "—",
                     _best_of(run, metric, s, pipes, standing),
                     _best_of(run, metric, s, others, standing)])
@@ -437,7 +346,7 @@ def _winners(run: Run, charts: Dict[str, str]) -> Lines:
         title = ("Highest throughput" if metric is an.THROUGHPUT else
                  "Lowest median round trip (p50)")
         out += [f"**{title}.** Wins per band: " + ("; ".join(summary) or "none") + ".", ""]
-        out += _table(["band", "size", "winner", "runner-up", "lead", "best pipe",
+        out += table(["band", "size", "winner", "runner-up", "lead", "best pipe",
                        "best non-pipe"], rows)
         out.append("")
     out += _chart(charts, "tuned_vs_rivals")
@@ -457,7 +366,7 @@ def _best_of(run: Run, metric: an.Metric, size: int, group: Sequence[str],
     winner = leaders[0]
     share = (an.fraction(run, metric, t, winner, size) if metric.higher_is_better
              else an.fraction(run, metric, winner, t, size))  # latency: the winner's time ÷ t's
-    return f"{_named(run, metric, t, size)} ({fmt_percent(share)})"
+    return f"{named(run, metric, t, size)} ({fmt_percent(share)})"
 
 
 def _levers(run: Run, charts: Dict[str, str]) -> Lines:
@@ -483,18 +392,18 @@ def _levers(run: Run, charts: Dict[str, str]) -> Lines:
         for s in sizes:
             st = steps[s].get(t)
             if st is None or st.value is None:
-                cells.append("—" if st is None else _cell(run, an.THROUGHPUT, t, s))
+                cells.append("—" if st is None else cell(run, an.THROUGHPUT, t, s))
             elif st.same_code_as:
                 cells.append(f"same code as `{st.same_code_as}`")
             elif t == roles.baseline:
-                cells.append(f"{_cell(run, an.THROUGHPUT, t, s)} (baseline)")
+                cells.append(f"{cell(run, an.THROUGHPUT, t, s)} (baseline)")
             else:
-                cells.append((_gain(st.vs_baseline) if st.vs_baseline else
-                              _cell(run, an.THROUGHPUT, t, s)) +
-                             (f" ({_gain(st.vs_reference)})" if st.vs_reference else "") +
-                             _marks(run, "throughput", t, s))
+                cells.append((gain(st.vs_baseline) if st.vs_baseline else
+                              cell(run, an.THROUGHPUT, t, s)) +
+                             (f" ({gain(st.vs_reference)})" if st.vs_reference else "") +
+                             marks(run, "throughput", t, s))
         rows.append([f"`{t}`", f"`{ref}`" if ref else "—"] + cells)
-    out += _table(["step", "compared with"] + [_size(run, s) for s in sizes], rows)
+    out += table(["step", "compared with"] + [size_label(run, s) for s in sizes], rows)
     out.append("")
     out += _lever_sentences(run, sizes)
     out += _lever_latency(run, ladder)
@@ -510,7 +419,7 @@ def _lever_sentences(run: Run, sizes: Sequence[int]) -> Lines:
         for s in sizes:
             same = tp.same_code_as(t, s)
             parts.append(f"the same code as `{same}` at {human_size(s)}" if same else
-                         _gain_at(an.compare(run, an.THROUGHPUT, t, ref, s), run,
+                         gain_at(an.compare(run, an.THROUGHPUT, t, ref, s), run,
                                   an.THROUGHPUT, t, s))
         return ", ".join(parts)
 
@@ -556,14 +465,14 @@ def _lever_latency(run: Run, ladder) -> Lines:
     s = sizes[0]
     rows = []
     for st in an.lever_steps(run, an.RTT_P50, s):
-        rows.append([f"`{st.transport}`", _cell(run, an.RTT_P50, st.transport, s),
-                     _gain(st.vs_baseline) if st.vs_baseline else "—",
-                     (f"{_gain(st.vs_reference)} vs `{st.reference}`" if st.vs_reference
+        rows.append([f"`{st.transport}`", cell(run, an.RTT_P50, st.transport, s),
+                     gain(st.vs_baseline) if st.vs_baseline else "—",
+                     (f"{gain(st.vs_reference)} vs `{st.reference}`" if st.vs_reference
                       else "—"),
-                     _cell(run, an.CPU_PINGPONG, st.transport, s)])
-    out = [f"Median round trip at {_size(run, s)} (\"faster\" columns are how many times "
+                     cell(run, an.CPU_PINGPONG, st.transport, s)])
+    out = [f"Median round trip at {size_label(run, s)} (\"faster\" columns are how many times "
            "quicker, or a tie; CPU is per GiB moved in the ping-pong):", ""]
-    out += _table(["step", "p50 round trip", f"faster than {roles.baseline}", "faster than its "
+    out += table(["step", "p50 round trip", f"faster than {roles.baseline}", "faster than its "
                    "reference", "CPU s/GiB"], rows)
     spin = an.compare(run, an.RTT_P50, roles.spin, roles.lead, s)
     if spin is not None:
@@ -588,9 +497,9 @@ def _fractions(run: Run) -> Lines:
     refs = (roles.practical_ceiling, roles.yardstick)
     rows = []
     for s in run.sizes("throughput", lead):
-        row = [_size(run, s, lead + list(refs))]
+        row = [size_label(run, s, lead + list(refs))]
         for t in lead:
-            row.append(_cell(run, an.THROUGHPUT, t, s))
+            row.append(cell(run, an.THROUGHPUT, t, s))
             for ref in refs:
                 f = an.fraction(run, an.THROUGHPUT, t, ref, s)
                 row.append(fmt_percent(f) if f is not None else "—")
@@ -602,7 +511,7 @@ def _fractions(run: Run) -> Lines:
             f"practical ceiling between processes) and of one in-process copy "
             f"(`{roles.yardstick}`); — means the "
             "reference was not measured at that size.", ""]
-    out += _table(header, rows)
+    out += table(header, rows)
     missing = [ref for ref in refs if not _has(run, ref, "throughput")]
     if missing:
         out += ["", " and ".join(f"`{m}`" for m in missing) + " not measured in this run."]
@@ -648,12 +557,12 @@ def _cpu(run: Run, charts: Dict[str, str]) -> Lines:
         return out + ["No throughput rows in this run.", ""]
     rows = [[f"`{t}`"] + [_cpu_cell(run, t, s) for s in sizes] for t in chosen]
     out += ["CPU seconds per GiB in the throughput workload (and CPUs kept busy):", ""]
-    out += _table(["transport"] + [_size(run, s, chosen) for s in sizes], rows)
+    out += table(["transport"] + [size_label(run, s, chosen) for s in sizes], rows)
     out.append("")
     s = sizes[-1]
     lead = _lead_or_baseline(run, an.CPU_STREAM, s)
     if lead is not None:
-        compared = [_say(run, an.CPU_STREAM, t, s)
+        compared = [say(run, an.CPU_STREAM, t, s)
                     for t in (roles.baseline, roles.practical_ceiling, roles.yardstick)
                     if t != lead and _has(run, t, "throughput")]
         out.append(f"At {human_size(s)}, a GiB through `{lead}` costs "
@@ -667,10 +576,10 @@ def _cpu(run: Run, charts: Dict[str, str]) -> Lines:
 def _cpu_cell(run: Run, t: str, s: int) -> str:
     cpu = an.value(run, an.CPU_STREAM, t, s)
     if cpu is None:
-        return _cell(run, an.CPU_STREAM, t, s)
+        return cell(run, an.CPU_STREAM, t, s)
     gibs = an.value(run, an.THROUGHPUT, t, s)
     return (fmt_number(cpu) + (f" ({fmt_number(cpu * gibs)} CPUs)" if gibs is not None else "")
-            + _marks(run, "throughput", t, s))
+            + marks(run, "throughput", t, s))
 
 
 def _python(run: Run, charts: Dict[str, str]) -> Lines:
@@ -701,7 +610,7 @@ def _python(run: Run, charts: Dict[str, str]) -> Lines:
          if _has(run, roles.python_pipe) else None)
     if rest and s is not None:
         out.append(f"- **Other Python transports** at {human_size(s)} (no C++ twin, so no "
-                   "ratio): " + ", ".join(_say(run, an.THROUGHPUT, t, s) for t in rest) + ".")
+                   "ratio): " + ", ".join(say(run, an.THROUGHPUT, t, s) for t in rest) + ".")
     out.append("")
     out += _python_conclusion(run, pairs)
     out += _python_latency(run)
@@ -720,14 +629,14 @@ def _pair_table(run: Run, metric: an.Metric, pairs: Sequence[tp.PythonPair],
         cells = []
         for s in sizes:
             c = an.compare(run, metric, p.python, p.cpp, s)
-            cells.append(_gain(c) if c is not None else
+            cells.append(gain(c) if c is not None else
                          "—" if run.get(metric.workload, p.python, s) is None
-                         else _cell(run, metric, p.python, s))
+                         else cell(run, metric, p.python, s))
         rows.append([f"`{p.python}` ÷ `{p.cpp}`"] + cells)
     what = ("Python's ÷ its C++ twin's" if metric.higher_is_better else
             "its C++ twin's ÷ Python's")
-    return [f"{title}, {what} (below 1×, Python is slower):", ""] + _table(
-        ["pair"] + [_size(run, s, [x for p in pairs for x in (p.python, p.cpp)])
+    return [f"{title}, {what} (below 1×, Python is slower):", ""] + table(
+        ["pair"] + [size_label(run, s, [x for p in pairs for x in (p.python, p.cpp)])
                     for s in sizes], rows) + [""]
 
 
@@ -896,7 +805,7 @@ def _machine(run: Run) -> Lines:
         if skipped:
             sizes = sorted({m.size for m in skipped})
             text += (f" `{roles.mqueue_rival}` has no figure at {size_list(sizes)} "
-                     f"({_absent(run, skipped[0].workload, roles.mqueue_rival, skipped[0].size)}).")
+                     f"({absent(run, skipped[0].workload, roles.mqueue_rival, skipped[0].size)}).")
         elif _has(run, roles.mqueue_rival):
             text += f" `{roles.mqueue_rival}` carried every size measured."
         out.append(text)
@@ -1068,9 +977,9 @@ def _appendix(run: Run) -> Lines:
         if not transports:
             out += [f"No {metric.workload} rows in this run.", ""]
             continue
-        rows = [[f"`{t}`", tp.get(t).family] + [_cell(run, metric, t, s, unit=False)
+        rows = [[f"`{t}`", tp.get(t).family] + [cell(run, metric, t, s, unit=False)
                                                  for s in sizes] for t in transports]
-        out += _table(["transport", "family"] + [_size(run, s) for s in sizes], rows)
+        out += table(["transport", "family"] + [size_label(run, s) for s in sizes], rows)
         out.append("")
     return out
 
@@ -1084,6 +993,7 @@ def render(run: Run, charts: Dict[str, str]) -> str:
     lines += _winners(run, charts)
     lines += _levers(run, charts)
     lines += _fractions(run)
+    lines += large_messages(run)
     lines += _cpu(run, charts)
     lines += _python(run, charts)
     lines += _machine(run)

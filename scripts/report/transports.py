@@ -24,6 +24,31 @@ PYTHON = "python"  # Python's multiprocessing, measured by scripts/python_baseli
 CONTROL = "control"  # the same code measured twice: the run's noise floor, never a contender
 FAMILIES = (CEILING, PIPE, LEVER, RIVAL, PYTHON, CONTROL)
 
+# Copy tiers: how many times each byte of a large message is copied between the sender's data
+# and the receiver's check. Building the message in the first place is not counted, nor is the
+# receiver's check (it reads; it does not copy). The tier sets the floor a transport's cost per
+# byte cannot go under, so the report holds a pipe against the best of each tier. The in-process
+# yardstick and the noise-floor twin (families CEILING and CONTROL) are in no tier; a catalogue
+# entry without one, or an id the catalogue does not know, is UNCLASSIFIED until someone looks.
+TWO_COPIES = "two copies"
+ONE_COPY = "one copy"
+ZERO_COPY = "zero copy beyond building"
+UNCLASSIFIED = "unknown"
+COPY_TIERS = {  # most copies first, each with what puts a transport in it
+    TWO_COPIES: "the sender copies into a kernel or shared buffer and the receiver copies out "
+                "(pipes sending from a user buffer, vmsplice included, since the sender first "
+                "copies into its staging ring; sockets; message queues; the shared-memory ring "
+                "that copies out); at least two, since ZeroMQ also copies into its message, "
+                "Python's Connection gathers what it reads in a BytesIO, and Python's Queue "
+                "pickles",
+    ONE_COPY: "one copy in all: the receiver copies straight from the sender's memory "
+              "(cross-memory attach), or the sender builds the message where the receiver reads "
+              "it (the pipes loan, spliced by reference) or copies it into shared memory that "
+              "the receiver checks in place",
+    ZERO_COPY: "the message is built in memory the receiver maps and checks in place (a sealed "
+               "memfd passed by descriptor): nothing is copied after it is built",
+}
+
 
 @dataclass(frozen=True)
 class Roles:
@@ -93,6 +118,7 @@ class Transport:
     marker: str
     linestyle: str = "-"
     linewidth: float = 1.6
+    copies: str = UNCLASSIFIED  # the copy tier (COPY_TIERS); see copy_tier()
 
 
 # Colours are unique per transport (a transport may share a panel with any other), dark enough
@@ -103,55 +129,65 @@ _CATALOGUE = [
     Transport(roles.yardstick, CEILING, "one in-process copy of N bytes, no IPC (the ceiling)",
               "#000000", "", "--", 2.0),
     Transport(roles.baseline, PIPE, "pipe() at the default 64 KiB, framed as Python's "
-              "Connection", "#1f77b4", "o"),
+              "Connection", "#1f77b4", "o", copies=TWO_COPIES),
     Transport(roles.lead, PIPE, "pipes library, default options (1 MiB pipe, writev, "
-              "read-ahead, vmsplice), send_bytes from a user buffer", "#d62728", "s", "-", 2.4),
+              "read-ahead, vmsplice), send_bytes from a user buffer", "#d62728", "s", "-", 2.4,
+              copies=TWO_COPIES),
     Transport(roles.noise_twin, CONTROL, f"{roles.lead} under a second name (same code, "
               "measured apart): the run's noise floor", "#bbbbbb", "s", "--", 1.2),
     Transport(roles.loan_twin, PIPE, "pipes, each message built in a user buffer then sent "
-              f"({roles.loan}'s like-for-like twin)", "#e6a157", "d"),
+              f"({roles.loan}'s like-for-like twin)", "#e6a157", "d", copies=TWO_COPIES),
     Transport(roles.loan, PIPE, "pipes zero-copy path: the sender builds each message in "
-              "the staging ring, loan then commit", "#ff7f0e", "D", "-", 2.0),
+              "the staging ring, loan then commit", "#ff7f0e", "D", "-", 2.0, copies=ONE_COPY),
     Transport(roles.batch, PIPE, "pipes, small messages gathered into one send_batch",
-              "#9467bd", "^"),
-    Transport(roles.spin, PIPE, "pipes, spin before blocking (for latency)", "#e377c2", "v"),
-    Transport(roles.levers_off, LEVER, "pipes with every lever off", "#7f7f7f", "o", "-", 1.3),
+              "#9467bd", "^", copies=TWO_COPIES),
+    Transport(roles.spin, PIPE, "pipes, spin before blocking (for latency)", "#e377c2", "v",
+              copies=TWO_COPIES),
+    Transport(roles.levers_off, LEVER, "pipes with every lever off", "#7f7f7f", "o", "-", 1.3,
+              copies=TWO_COPIES),
     Transport(roles.big_buffer_lever, LEVER, "levers off + pipe grown to pipe-max-size",
-              "#17becf", ">", "-", 1.3),
+              "#17becf", ">", "-", 1.3, copies=TWO_COPIES),
     Transport(roles.writev_lever, LEVER, "levers off + header and payload in one writev",
-              "#bcbd22", "<", "-", 1.3),
+              "#bcbd22", "<", "-", 1.3, copies=TWO_COPIES),
     Transport(roles.read_ahead_lever, LEVER, "levers off + buffered read-ahead on the receiver",
-              "#8c564b", "p", "-", 1.3),
+              "#8c564b", "p", "-", 1.3, copies=TWO_COPIES),
     Transport(roles.vmsplice_lever, LEVER, "levers off + vmsplice from the staging ring",
-              "#2ca02c", "h", "-", 1.3),
+              "#2ca02c", "h", "-", 1.3, copies=TWO_COPIES),
     Transport(roles.socket_rival, RIVAL, "AF_UNIX stream socketpair (what Python's duplex Pipe "
-              "uses)", "#0b7f8c", "P"),
-    Transport("boost_mq", RIVAL, "boost::interprocess::message_queue", "#c51b7d", "X"),
+              "uses)", "#0b7f8c", "P", copies=TWO_COPIES),
+    Transport("boost_mq", RIVAL, "boost::interprocess::message_queue", "#c51b7d", "X",
+              copies=TWO_COPIES),
     Transport(roles.mqueue_rival, RIVAL, "POSIX message queue (mq_send/mq_receive)", "#a6761d",
-              "*"),
+              "*", copies=TWO_COPIES),
     Transport(roles.practical_ceiling, RIVAL, "SPSC ring in shared memory, futex wake-ups, each "
               "message copied out as every receiver does (the practical ceiling)", "#1b5e20", "H",
-              "-.", 2.0),
+              "-.", 2.0, copies=TWO_COPIES),
     Transport("shm_ring_inplace", RIVAL, f"{roles.practical_ceiling} read in place in the ring "
               "(no receive copy): what only shared memory can do, not like for like",
-              "#66bb6a", "h", "-.", 1.4),
+              "#66bb6a", "h", "-.", 1.4, copies=ONE_COPY),
     Transport("cma", RIVAL, "cross-memory attach: the receiver copies each message out of the "
-              "sender's memory with process_vm_readv (one copy)", "#e6550d", "d", "-.", 1.6),
-    Transport("zmq_ipc", RIVAL, "ZeroMQ PAIR over ipc://", "#393b79", "8"),
-    Transport("zmq_tcp", RIVAL, "ZeroMQ PAIR over tcp://127.0.0.1", "#6b6ecf", "x"),
+              "sender's memory with process_vm_readv (one copy)", "#e6550d", "d", "-.", 1.6,
+              copies=ONE_COPY),
+    Transport("memfd", RIVAL, "sealed memfd per message passed with SCM_RIGHTS, receiver "
+              "checks in place: zero copies beyond building", "#756bb1", "p", "-.", 1.6,
+              copies=ZERO_COPY),
+    Transport("zmq_ipc", RIVAL, "ZeroMQ PAIR over ipc://", "#393b79", "8", copies=TWO_COPIES),
+    Transport("zmq_tcp", RIVAL, "ZeroMQ PAIR over tcp://127.0.0.1", "#6b6ecf", "x",
+              copies=TWO_COPIES),
     Transport(roles.python_pipe, PYTHON, "multiprocessing.Pipe(duplex=False): "
-              "send_bytes/recv_bytes on os.pipe(), no pickling", "#843c39", "o", ":", 1.8),
+              "send_bytes/recv_bytes on os.pipe(), no pickling", "#843c39", "o", ":", 1.8,
+              copies=TWO_COPIES),
     Transport(roles.python_big_buffer, PYTHON, "Pipe(duplex=False) with the pipe grown to "
               "pipe-max-size by fcntl(F_SETPIPE_SZ): one line of Python", "#bd9e39", "<", ":",
-              1.8),
+              1.8, copies=TWO_COPIES),
     Transport("py_pipe_duplex", PYTHON, "multiprocessing.Pipe(): one AF_UNIX socketpair",
-              "#d6616b", "s", ":", 1.8),
+              "#d6616b", "s", ":", 1.8, copies=TWO_COPIES),
     Transport(roles.python_pickling, PYTHON, "multiprocessing.Queue: pickles, a feeder thread "
-              "writes a pipe", "#637939", "^", ":", 1.8),
+              "writes a pipe", "#637939", "^", ":", 1.8, copies=TWO_COPIES),
     Transport("py_shared_memory", PYTHON, "multiprocessing.shared_memory ring + semaphores "
-              "(receiver checks in place)", "#7b4173", "D", ":", 1.8),
+              "(receiver checks in place)", "#7b4173", "D", ":", 1.8, copies=ONE_COPY),
     Transport(roles.python_from_lead, PYTHON, "Python's multiprocessing with the tuned pipe "
-              "(see scripts/PYTHON_BASELINES.md)", "#e7969c", "v", ":", 1.8),
+              "(see scripts/PYTHON_BASELINES.md)", "#e7969c", "v", ":", 1.8, copies=TWO_COPIES),
 ]
 _BY_ID: Dict[str, Transport] = {t.id: t for t in _CATALOGUE}
 _ORDER = {t.id: i for i, t in enumerate(_CATALOGUE)}
@@ -236,6 +272,13 @@ def get(transport_id: str) -> Transport:
                                            "not described in scripts/report/transports.py",
                                            color, marker)
     return _unknown[transport_id]
+
+
+def copy_tier(transport_id: str) -> Optional[str]:
+    """The transport's copy tier (a key of COPY_TIERS, or UNCLASSIFIED), or None for the
+    yardstick and the noise-floor twin, which move no message between processes of their own."""
+    t = get(transport_id)
+    return None if t.family in (CEILING, CONTROL) else t.copies
 
 
 def known_ids() -> List[str]:

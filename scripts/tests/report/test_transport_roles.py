@@ -62,12 +62,26 @@ class TransportIdsLiveInTransportsPy(unittest.TestCase):
     def test_every_report_module_is_scanned(self):
         self.assertIn("report.py", report_modules())
         self.assertIn("charts.py", report_modules())
+        self.assertIn("cells.py", report_modules())
+        self.assertIn("large_messages.py", report_modules())
         self.assertNotIn("transports.py", report_modules())
 
     def test_every_role_names_a_catalogued_transport(self):
         unknown = [(f.name, getattr(tp.roles, f.name)) for f in dataclasses.fields(tp.Roles)
                    if getattr(tp.roles, f.name) not in tp.known_ids()]
         self.assertEqual(unknown, [], "roles naming no transport of the catalogue")
+
+    def test_every_catalogued_transport_has_a_copy_tier(self):
+        # The yardstick and the noise-floor twin move nothing between processes of their own;
+        # every other transport the catalogue lists says how many copies it makes (a new entry
+        # without one would be "unknown" in the report's large-message section).
+        tiers = {t: tp.copy_tier(t) for t in tp.known_ids()}
+        self.assertEqual([t for t, tier in tiers.items() if tier is None],
+                         [tp.roles.yardstick, tp.roles.noise_twin])
+        untiered = [t for t, tier in tiers.items()
+                    if tier is not None and tier not in tp.COPY_TIERS]
+        self.assertEqual(untiered, [], "catalogue entries without a copy tier")
+        self.assertEqual(tp.copy_tier("not_in_the_catalogue"), tp.UNCLASSIFIED)
 
     def test_transports_py_spells_each_id_once(self):
         # A role's id is written in `roles` and the catalogue refers to it, so renaming a

@@ -53,6 +53,12 @@ std::unique_ptr<Transport> make_shm_ring_inplace(const TransportParams& params);
 // where the kernel refuses one process reading another's memory.
 std::unique_ptr<Transport> make_cma(const TransportParams& params);
 
+// Sealed memfds: the sender builds each message in a fresh memfd, seals it against writes,
+// shrinking and growing, and passes the descriptor with SCM_RIGHTS; the receiver checks the seals
+// and reads the message in place, read-only (zero copies beyond building). Throws `unsupported`
+// where memfd_create or sealing is refused.
+std::unique_ptr<Transport> make_memfd(const TransportParams& params);
+
 // ZeroMQ PAIR sockets over ipc:// (a private directory) and over tcp://127.0.0.1.
 std::unique_ptr<Transport> make_zmq_ipc(const TransportParams& params);
 std::unique_ptr<Transport> make_zmq_tcp(const TransportParams& params);

@@ -22,12 +22,14 @@ namespace {
 // vmsplice pays off only when the pipe holds a good number of pages.
 constexpr std::size_t min_zero_copy_capacity = 64 * 1024;
 // The staging ring grows for big loans up to this size (or twice the pipe, if larger); larger
-// loans come from the heap and are written with a copy.
+// loans are spliced from large_loans' mappings (or, where those cannot be had, come from the
+// heap and are staged through the ring with a copy).
 constexpr std::size_t max_ring_size = std::size_t{64} << 20;
 // A staging chunk smaller than this is not worth a system call unless it ends the message.
 constexpr std::size_t min_chunk = 4096;
-// Heap loans up to this size keep their buffer for the next loan: a fresh 64 MiB buffer costs
-// 16 Ki page faults per message. Only the sender's own loan sizes decide it, never a header.
+// Heap loans and large loans up to this size keep their memory for the next loan: a fresh
+// 64 MiB buffer costs 16 Ki page faults per message. Only the sender's own loan sizes decide it,
+// never a header.
 constexpr std::size_t heap_loan_keep = std::size_t{256} << 20;
 
 std::error_code write_error() noexcept {
@@ -210,6 +212,11 @@ void frame_writer::send_python_style(parts message, std::size_t total,
   }
 }
 
+bool frame_writer::ring_can_hold(std::size_t largest) const noexcept {
+  return staging_ring::size_for(capacity_, largest) <=
+         std::max(max_ring_size, staging_ring::size_for(capacity_, 0));
+}
+
 staging_ring* frame_writer::ring(std::size_t largest) noexcept {
   if (ring_) {
     // The ring's rule holds while the pipe is no larger than the ring was sized for. pipes sizes
@@ -224,10 +231,7 @@ staging_ring* frame_writer::ring(std::size_t largest) noexcept {
     }
   }
   if (ring_ && largest <= ring_->largest()) return ring_.get();
-  if (staging_ring::size_for(capacity_, largest) >
-      std::max(max_ring_size, staging_ring::size_for(capacity_, 0))) {
-    return nullptr;  // a loan this big comes from the heap
-  }
+  if (!ring_can_hold(largest)) return nullptr;
   std::error_code ec;
   auto fresh = std::unique_ptr<staging_ring>(new (std::nothrow) staging_ring(
       capacity_, std::max(largest, ring_ ? ring_->largest() : 0), ec));
@@ -351,11 +355,18 @@ bool frame_writer::wait_writable(std::error_code& ec) noexcept {
 }
 
 void frame_writer::drop_loan() noexcept {
+  // Memory of which part was spliced may still be in the pipe: published, not given back.
   if (loan_.ticket != 0 && ring_) {
     if (loan_.sent > 0) {
-      ring_->publish(loan_.ticket, stream_bytes_);  // part of it may still be in the pipe
+      ring_->publish(loan_.ticket, stream_bytes_);
     } else {
       ring_->discard(loan_.ticket);
+    }
+  } else if (loan_.large) {
+    if (loan_.sent > 0) {
+      large_loans_.published(stream_bytes_);
+    } else {
+      large_loans_.returned();
     }
   }
   loan_ = {};
@@ -367,7 +378,15 @@ std::span<std::byte> frame_writer::loan(std::size_t size, std::error_code& ec) n
   // The frame header goes in the alignment slot right before the payload.
   const std::size_t frame = staging_ring::alignment + size;
   if (zero_copy_for(size)) {
-    if (staging_ring* staging = ring(frame)) {
+    if (!ring_can_hold(frame)) {
+      const std::span<std::byte> memory =
+          large_loans_.take(frame, stream_bytes_, pipe_size(out_.get()));
+      if (!memory.empty()) {
+        loan_ = {memory.data() + staging_ring::alignment, size};
+        loan_.large = true;
+        return {loan_.data, size};
+      }
+    } else if (staging_ring* staging = ring(frame)) {
       if (const auto r = staging->reserve(frame, frame, stream_bytes_)) {
         loan_ = {r.bytes.data() + staging_ring::alignment, size, r.ticket};
         return {loan_.data, size};
@@ -406,11 +425,12 @@ void frame_writer::send_loan_frame(std::size_t end, std::error_code& ec) noexcep
   const std::byte* from = frame + loan_.sent;
   const std::size_t size = end - loan_.sent;
   const std::uint64_t before = stream_bytes_;
-  if (loan_.ticket != 0 && zero_copy_) {
+  const bool spliceable = loan_.ticket != 0 || loan_.large;  // memory under the ring's rule
+  if (spliceable && zero_copy_) {
     splice_region(from, size, ec);
-  } else if (loan_.ticket == 0 && zero_copy_for(loan_.length)) {
-    // A loan too big for the ring: staged through it in chunks, as send_bytes would, since one
-    // plain write of tens of MiB through the pipe is several times slower than staging it.
+  } else if (!spliceable && zero_copy_for(loan_.length)) {
+    // A heap loan: staged through the ring in chunks, as send_bytes would, since one plain
+    // write of tens of MiB through the pipe is several times slower than staging it.
     const std::span<const std::byte> bytes(from, size);
     send_staged(parts(&bytes, 1), size, false, ec);
   } else if (gather_writes_ || loan_.length <= python_single_write_limit ||
@@ -458,11 +478,13 @@ void frame_writer::commit(std::size_t used, std::error_code& ec) noexcept {
   const std::uint64_t start = stream_bytes_;
   send_loan_frame(encode_frame_header(used).size() + used, ec);
   if (loan_.ticket != 0 && ring_) ring_->publish(loan_.ticket, stream_bytes_);
+  if (loan_.large) large_loans_.published(stream_bytes_);
   loan_ = {};
   if (heap_loan_size_ > heap_loan_keep) {
     heap_loan_.reset();
     heap_loan_size_ = 0;
   }
+  large_loans_.trim(heap_loan_keep);
   finish(start, guard, ec);
 }
 

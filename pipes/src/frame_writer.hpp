@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gather_buffer.hpp"
+#include "large_loans.hpp"
 #include "pipes/fd.hpp"
 #include "pipes/options.hpp"
 #include "staging_ring.hpp"
@@ -77,6 +78,7 @@ class frame_writer {
     std::byte* data = nullptr;  // payload; the header goes right before it
     std::size_t size = 0;
     std::uint64_t ticket = 0;  // nonzero: the memory is in the ring
+    bool large = false;        // the memory is one of large_loans_'s
     std::size_t length = 0;    // the message's length once its header is written
     std::size_t sent = 0;      // bytes of the frame (header first) already in the pipe
   };
@@ -91,6 +93,8 @@ class frame_writer {
   bool zero_copy_for(std::size_t size) const noexcept {
     return zero_copy_ && size >= zero_copy_threshold_;
   }
+  // Whether the staging ring may grow to guarantee reservations of `largest` bytes.
+  bool ring_can_hold(std::size_t largest) const noexcept;
   staging_ring* ring(std::size_t largest) noexcept;
   void drop_loan() noexcept;
   bool start_loan_frame(std::size_t length, std::error_code& ec) noexcept;
@@ -122,6 +126,7 @@ class frame_writer {
   std::error_code broken_;  // sticky: the stream stopped in the middle of a frame
   gather_buffer gather_;
   std::unique_ptr<staging_ring> ring_;
+  large_loans large_loans_;
   std::unique_ptr<std::byte[], aligned_delete> heap_loan_;
   std::size_t heap_loan_size_ = 0;
   loan_state loan_;

@@ -24,6 +24,7 @@
 #include "baselines/transports.hpp"
 #include "peer_lifeline.hpp"
 #include "size_text.hpp"
+#include "spin_wait.hpp"
 
 namespace baselines {
 namespace {
@@ -39,9 +40,6 @@ inline constexpr std::size_t header_size = sizeof(std::uint64_t);
 inline constexpr std::uint64_t wrap_marker = ~std::uint64_t{0};
 // Anything longer is a corrupt header, not a message.
 inline constexpr std::uint64_t max_length = std::uint64_t{1} << 48;
-// How long a side spins before it sleeps: about what one sleep and wake-up costs (measured at
-// ~50 us on a KVM guest), the classic bound that never wastes more than twice the optimum.
-inline constexpr auto spin_time = std::chrono::microseconds(50);
 // How long a sleeper waits for a wake-up before it checks that the peer still exists.
 inline constexpr auto liveness_check = std::chrono::milliseconds(100);
 

@@ -11,22 +11,16 @@
 // The kernel must let one child read the other's memory (same user; Yama's ptrace_scope 1 is met
 // with PR_SET_PTRACER in open(); 3, or 2 without CAP_SYS_PTRACE, refuses): the factory tries a
 // read from a forked child once and throws `unsupported` with the kernel's reason otherwise.
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <stdexcept>
 #include <string>
-#include <system_error>
 #include <utility>
 
 #include "baselines/transports.hpp"
+#include "cross_memory.hpp"
 #include "pipes/fd.hpp"
 #include "spin_wait.hpp"
 
@@ -39,43 +33,6 @@ struct notice {
   std::uint64_t size = 0;
   std::int64_t pid = 0;
 };
-
-// Writes all of `bytes` to a socket; false when the peer has gone.
-bool send_all(const pipes::fd& socket, std::span<const std::byte> bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::send(socket.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      bytes = bytes.subspan(static_cast<std::size_t>(n));
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
-      return false;
-    } else {
-      throw std::system_error(errno, std::system_category(), "cma: send");
-    }
-  }
-  return true;
-}
-
-// Copies `out.size()` bytes at `address` in process `pid` into `out`, resuming short reads.
-void copy_from(pid_t pid, std::uint64_t address, std::span<std::byte> out) {
-  for (std::size_t done = 0; done < out.size();) {
-    iovec local{out.data() + done, out.size() - done};
-    iovec remote{reinterpret_cast<void*>(address + done), out.size() - done};
-    const ssize_t n = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
-    if (n > 0) {
-      done += static_cast<std::size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && errno == ESRCH) {
-      throw std::runtime_error("peer closed");  // the sender is gone
-    } else if (n < 0) {
-      throw std::system_error(errno, std::system_category(), "process_vm_readv");
-    } else {
-      throw std::runtime_error("cma: process_vm_readv copied nothing");
-    }
-  }
-}
 
 class cma_channel final : public Channel {
  public:
@@ -106,7 +63,7 @@ class cma_channel final : public Channel {
                                " bytes is larger than the receive buffer");
     }
     const auto message = scratch.first(static_cast<std::size_t>(n.size));
-    copy_from(static_cast<pid_t>(n.pid), n.address, message);
+    pull_from(static_cast<pid_t>(n.pid), n.address, message);
     const std::byte done{1};
     if (!send_all(receiving_, std::span(&done, 1))) throw std::runtime_error("peer closed");
     return message;
@@ -116,41 +73,11 @@ class cma_channel final : public Channel {
   pipes::fd sending_, receiving_;
 };
 
-// Whether a child may read its parent's memory here: "" if so, else the kernel's reason. A forked
-// child reads one word of this process, as one benchmark child will read the other's.
-std::string cross_memory_refusal() {
-  static const std::string reason = [] {
-    ::prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);  // Yama scope 1; EINVAL without Yama
-    static std::uint64_t word = 0x5eed;
-    const auto address = reinterpret_cast<std::uintptr_t>(&word);
-    const pid_t parent = ::getpid();
-    const pid_t child = ::fork();
-    if (child < 0) return std::string("fork: ") + std::strerror(errno);
-    if (child == 0) {
-      std::uint64_t got = 0;
-      iovec local{&got, sizeof got};
-      iovec remote{reinterpret_cast<void*>(address), sizeof got};
-      const ssize_t n = ::process_vm_readv(parent, &local, 1, &remote, 1, 0);
-      ::_exit(n == static_cast<ssize_t>(sizeof got) && got == 0x5eed ? 0 : (n < 0 ? errno : 255));
-    }
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return std::string();
-    if (WIFEXITED(status) && WEXITSTATUS(status) != 255) {
-      return std::string("process_vm_readv refused: ") + std::strerror(WEXITSTATUS(status)) +
-             " (kernel.yama.ptrace_scope, a seccomp profile or a container)";
-    }
-    return std::string("process_vm_readv did not read the parent's memory");
-  }();
-  return reason;
-}
-
 class cma final : public Transport {
  public:
   std::unique_ptr<Channel> open(Role role) override {
     // Lets the peer read this process under Yama's ptrace_scope 1 (siblings are not descendants).
-    ::prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+    allow_sibling_access();
     if (role == Role::leader) {
       return std::make_unique<cma_channel>(std::move(to_follower_.first),
                                            std::move(to_leader_.second));

@@ -91,6 +91,7 @@ const factory factories[] = {
     {"zmq_tcp", &baselines::make_zmq_tcp, 0},
     {"shm_ring_inplace", &baselines::make_shm_ring_inplace, 0},
     {"cma", &baselines::make_cma, 0},
+    {"cma_push", &baselines::make_cma_push, 0},
     {"memfd", &baselines::make_memfd, 0},
 };
 

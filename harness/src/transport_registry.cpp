@@ -30,6 +30,7 @@ const std::array registry{
     transport_entry{"shm_ring", &baselines::make_shm_ring},
     transport_entry{"shm_ring_inplace", &baselines::make_shm_ring_inplace},
     transport_entry{"cma", &baselines::make_cma},
+    transport_entry{"cma_push", &baselines::make_cma_push},
     transport_entry{"memfd", &baselines::make_memfd},
     transport_entry{"zmq_ipc", &baselines::make_zmq_ipc},
     transport_entry{"zmq_tcp", &baselines::make_zmq_tcp},

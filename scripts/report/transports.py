@@ -168,6 +168,9 @@ _CATALOGUE = [
     Transport("cma", RIVAL, "cross-memory attach: the receiver copies each message out of the "
               "sender's memory with process_vm_readv (one copy)", "#e6550d", "d", "-.", 1.6,
               copies=ONE_COPY),
+    Transport("cma_push", RIVAL, "cross-memory attach, pushed: the sender copies each message "
+              "into one of the receiver's two buffers with process_vm_writev (one copy), the "
+              "receiver reads it in place", "#fd8d3c", "D", "-.", 1.6, copies=ONE_COPY),
     Transport("memfd", RIVAL, "sealed memfd per message passed with SCM_RIGHTS, receiver "
               "checks in place: zero copies beyond building", "#756bb1", "p", "-.", 1.6,
               copies=ZERO_COPY),

@@ -52,6 +52,9 @@ std::unique_ptr<Transport> make_shm_ring_inplace(const TransportParams& params);
 // process_vm_readv after a small notice over a pipe (one copy in all). Throws `unsupported`
 // where the kernel refuses one process reading another's memory.
 std::unique_ptr<Transport> make_cma(const TransportParams& params);
+// The same with the copy on the sender's side: process_vm_writev into one of two receive buffers
+// of the receiver's, which reads it in place, so the next copy overlaps the receiver's work.
+std::unique_ptr<Transport> make_cma_push(const TransportParams& params);
 
 // Sealed memfds: the sender builds each message in a fresh memfd, seals it against writes,
 // shrinking and growing, and passes the descriptor with SCM_RIGHTS; the receiver checks the seals

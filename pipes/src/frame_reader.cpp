@@ -200,6 +200,7 @@ void frame_reader::read_payload(std::span<std::byte> dest, std::error_code& ec) 
     const std::size_t want = std::min(size - done, piece);
     // The last piece picks up the next header too.
     const std::size_t spill = read_ahead_ && want == size - done ? short_header_size : 0;
+    spin_ready(in_.get(), POLLIN, spin_);  // with spin set, wait for the writer without sleeping
     const std::size_t n = read_some(dest.data() + done, want, buffer_.get(), spill, ec);
     if (ec) return fail(ec, ec);
     if (n == 0) return fail(make_error_code(errc::peer_closed_mid_message), ec);

@@ -121,6 +121,8 @@ class frame_writer {
   bool gather_writes_;
   bool guard_sigpipe_;
   bool zero_copy_;  // turned off for good when vmsplice is refused
+  // Busy-polls for room this long before sleeping in vmsplice on a full pipe (options::spin).
+  std::chrono::nanoseconds spin_;
   // Bytes this writer has put into the pipe: the staging ring's clock.
   std::uint64_t stream_bytes_ = 0;
   std::error_code broken_;  // sticky: the stream stopped in the middle of a frame

@@ -169,6 +169,15 @@ TEST(ZeroCopy, loans_sent_ahead_in_pieces_arrive_intact) {
   stream_and_verify(send_style::loan_ahead, pipes::options{}, 300, 8 << 20, 26);
 }
 
+// With spin set the writer busy-polls a full pipe (vmsplice with SPLICE_F_NONBLOCK, then poll)
+// before sleeping; the reader's pauses make it both catch the room and give up and sleep.
+TEST(ZeroCopy, a_spinning_writer_on_a_full_pipe_loses_nothing) {
+  pipes::options opts = small_pipe_low_threshold();
+  opts.spin = std::chrono::microseconds(20);
+  stream_and_verify(send_style::mixed, opts, 3000, 1 << 20, 35);
+  stream_and_verify(send_style::loan_ahead, opts, 1000, 1 << 20, 36, 4);
+}
+
 TEST(ZeroCopy, loans_and_copies_interleave_safely) {
   stream_and_verify(send_style::mixed, small_pipe_low_threshold(), 3000, 512 << 10, 31);
 }

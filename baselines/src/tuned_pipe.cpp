@@ -208,6 +208,13 @@ std::unique_ptr<Transport> make_tuned_pipe_built(const TransportParams& p) {
 std::unique_ptr<Transport> make_tuned_pipe_batch(const TransportParams& p) {
   return make(p, {}, sending::batched);
 }
+std::unique_ptr<Transport> make_tuned_pipe_at_capacity(const TransportParams& p,
+                                                       std::size_t capacity, bool loan) {
+  pipes::options o;
+  o.pipe_capacity = capacity;
+  return make(p, o, loan ? sending::loan : sending::plain);
+}
+
 std::unique_ptr<Transport> make_tuned_pipe_spin(const TransportParams& p) {
   pipes::options o;
   o.spin = std::chrono::microseconds(100);

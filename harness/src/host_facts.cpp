@@ -65,6 +65,20 @@ std::size_t parse_cache_size(const std::string& text) {
   return unit.empty() ? value : 0;
 }
 
+// "yes" when this process holds CAP_SYS_RESOURCE (capability 24), which lets it size a pipe
+// above pipe-max-size without touching the system setting; "no" otherwise; "unknown" without
+// /proc/self/status.
+std::string has_cap_sys_resource() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("CapEff:", 0) != 0) continue;
+    const unsigned long long effective = std::stoull(line.substr(7), nullptr, 16);
+    return (effective >> 24) & 1 ? "yes" : "no";
+  }
+  return "unknown";
+}
+
 }  // namespace
 
 std::size_t last_level_cache_bytes() {
@@ -88,6 +102,7 @@ std::vector<std::pair<std::string, std::string>> host_facts() {
       {"host_cores", std::to_string(std::thread::hardware_concurrency())},
       {"host_pipe_max_size", first_line("/proc/sys/fs/pipe-max-size")},
       {"host_pipe_user_pages_soft", first_line("/proc/sys/fs/pipe-user-pages-soft")},
+      {"cap_sys_resource", has_cap_sys_resource()},
       {"host_mqueue_msg_max", first_line("/proc/sys/fs/mqueue/msg_max")},
       {"host_mqueue_msgsize_max", first_line("/proc/sys/fs/mqueue/msgsize_max")},
       {"host_mqueue_queues_max", first_line("/proc/sys/fs/mqueue/queues_max")},

@@ -25,6 +25,11 @@ bool selected(const std::vector<std::string>& chosen, std::string_view id) {
   return chosen.empty() || std::find(chosen.begin(), chosen.end(), id) != chosen.end();
 }
 
+// A transport on request runs only when --transports names it.
+bool selected(const std::vector<std::string>& chosen, const harness::transport_entry& t) {
+  return t.on_request ? !chosen.empty() && selected(chosen, t.id) : selected(chosen, t.id);
+}
+
 // The value of a `--name=value` flag in argv, or nullptr.
 const char* flag_value(int argc, char** argv, std::string_view name) {
   for (int i = 1; i < argc; ++i) {
@@ -50,7 +55,8 @@ int main(int argc, char** argv) {
   if (options.list) {
     // Each transport as made for 64 KiB messages: the description its result rows carry.
     for (const auto& t : harness::transports()) {
-      std::cout << t.id << "\t" << harness::describe(t, 64u << 10) << "\n";
+      std::cout << t.id << "\t" << (t.on_request ? "(on request) " : "")
+                << harness::describe(t, 64u << 10) << "\n";
     }
     return 0;
   }
@@ -114,7 +120,7 @@ int main(int argc, char** argv) {
   for (workload w : {workload::throughput, workload::latency}) {
     if (!selected(options.workloads, harness::name_of(w))) continue;
     for (const auto& transport : harness::transports()) {
-      if (!selected(options.transports, transport.id)) continue;
+      if (!selected(options.transports, transport)) continue;
       for (std::size_t size : options.sizes) {
         const std::string name = harness::benchmark_name(w, transport.id, size);
         for (int r = 0; r < repetitions; ++r) {

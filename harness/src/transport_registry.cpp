@@ -8,6 +8,14 @@
 namespace harness {
 namespace {
 
+// The capacity lever (issue 16): tuned_pipe and its loan with the pipe asked at one size.
+template <std::size_t Capacity, bool Loan>
+std::unique_ptr<baselines::Transport> at_capacity(const baselines::TransportParams& p) {
+  return baselines::make_tuned_pipe_at_capacity(p, Capacity, Loan);
+}
+constexpr std::size_t KiB = 1024;
+constexpr std::size_t MiB = 1024 * KiB;
+
 const std::array registry{
     transport_entry{"memcpy", nullptr},
     transport_entry{"naive_pipe", &baselines::make_naive_pipe},
@@ -34,6 +42,18 @@ const std::array registry{
     transport_entry{"memfd", &baselines::make_memfd},
     transport_entry{"zmq_ipc", &baselines::make_zmq_ipc},
     transport_entry{"zmq_tcp", &baselines::make_zmq_tcp},
+    transport_entry{"tuned_pipe_cap64k", &at_capacity<64 * KiB, false>, true},
+    transport_entry{"tuned_pipe_cap256k", &at_capacity<256 * KiB, false>, true},
+    transport_entry{"tuned_pipe_cap1m", &at_capacity<1 * MiB, false>, true},
+    transport_entry{"tuned_pipe_cap4m", &at_capacity<4 * MiB, false>, true},
+    transport_entry{"tuned_pipe_cap16m", &at_capacity<16 * MiB, false>, true},
+    transport_entry{"tuned_pipe_cap64m", &at_capacity<64 * MiB, false>, true},
+    transport_entry{"tuned_pipe_loan_cap64k", &at_capacity<64 * KiB, true>, true},
+    transport_entry{"tuned_pipe_loan_cap256k", &at_capacity<256 * KiB, true>, true},
+    transport_entry{"tuned_pipe_loan_cap1m", &at_capacity<1 * MiB, true>, true},
+    transport_entry{"tuned_pipe_loan_cap4m", &at_capacity<4 * MiB, true>, true},
+    transport_entry{"tuned_pipe_loan_cap16m", &at_capacity<16 * MiB, true>, true},
+    transport_entry{"tuned_pipe_loan_cap64m", &at_capacity<64 * MiB, true>, true},
 };
 
 }  // namespace

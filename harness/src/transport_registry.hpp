@@ -15,6 +15,9 @@ struct transport_entry {
   std::string_view id;
   // Makes the transport before fork(); nullptr for `memcpy`, which runs in one process.
   std::unique_ptr<baselines::Transport> (*make)(const baselines::TransportParams&);
+  // A study run only when --transports names it (the capacity lever: twelve more pipes, each
+  // meaningful for large messages only), not by the default sweep.
+  bool on_request = false;
 
   bool in_process() const noexcept { return make == nullptr; }
 };

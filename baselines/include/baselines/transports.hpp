@@ -18,6 +18,12 @@ std::unique_ptr<Transport> make_tuned_pipe_loan(const TransportParams& params);
 std::unique_ptr<Transport> make_tuned_pipe_built(const TransportParams& params);
 std::unique_ptr<Transport> make_tuned_pipe_batch(const TransportParams& params);
 std::unique_ptr<Transport> make_tuned_pipe_spin(const TransportParams& params);
+// The lead (or its loan twin) with the pipe capacity asked at `capacity` bytes: the capacity
+// lever. Above pipe-max-size only a process with CAP_SYS_RESOURCE gets it; otherwise the library
+// halves the request until the kernel accepts it, and describe() and pipe_capacity() say what
+// was got.
+std::unique_ptr<Transport> make_tuned_pipe_at_capacity(const TransportParams& params,
+                                                       std::size_t capacity, bool loan);
 
 // The ablation: all levers off (the library's Python-equivalent path), then one lever at a time.
 std::unique_ptr<Transport> make_pipe_levers_off(const TransportParams& params);

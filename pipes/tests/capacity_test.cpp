@@ -4,7 +4,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <string>
+#include <thread>
 
 #include "pipes/connection.hpp"
 #include "syscalls.hpp"
@@ -116,6 +119,68 @@ TEST(Capacity, unprivileged_request_above_the_limit_falls_back_to_the_limit) {
     GTEST_SKIP() << "the kernel let an unprivileged user exceed pipe-max-size";
   }
   EXPECT_TRUE(pipes_test::exited_with(status, 0)) << status;
+}
+
+// Streams messages of up to `largest` bytes through `opts` with a reader that pauses now and then,
+// checking every byte.
+void stream_through(const pipes::options& opts, std::size_t largest) {
+  auto [reader, writer] = pipes::make_pipe(opts);
+  std::thread sender([&writer = writer, largest] {
+    for (std::size_t i = 0; i < 24; ++i) {
+      const std::size_t size = largest >> (i % 6);
+      if (i % 2 == 0) {
+        writer.send_bytes(pipes_test::pattern(size, i));
+      } else {
+        pipes_test::fill_pattern(writer.loan(size), i);
+        writer.commit();
+      }
+    }
+  });
+  for (std::size_t i = 0; i < 24; ++i) {
+    if (i % 5 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_TRUE(reader.recv_bytes() == pipes_test::pattern(largest >> (i % 6), i)) << i;
+  }
+  sender.join();
+}
+
+bool has_cap_sys_resource() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("CapEff:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> 24) & 1;
+  }
+  return false;
+}
+
+// With CAP_SYS_RESOURCE a request above pipe-max-size is granted whole, without touching the
+// system setting, and the staging ring and the reader's pieces follow the capacity got.
+TEST(Capacity, a_privileged_request_above_the_limit_is_granted_and_used) {
+  if (!has_cap_sys_resource()) GTEST_SKIP() << "no CAP_SYS_RESOURCE here";
+  const std::size_t max = proc_pipe_max_size();
+  pipes::options opts;
+  opts.pipe_capacity = 4 * max;
+  auto [reader, writer] = pipes::make_pipe(opts);
+  EXPECT_EQ(writer.capacity(), 4 * max);
+  EXPECT_EQ(kernel_pipe_size(writer.write_fd()), 4 * max);
+  EXPECT_EQ(proc_pipe_max_size(), max);
+  stream_through(opts, 16 * max);
+}
+
+// The same sizing without the privilege: the library is told (through the syscall seam) that
+// the pipe holds 8 MiB while the kernel's pipe holds less. The ring is then sized, and chunks
+// cut, for 8 MiB (4 MiB vmsplices into a smaller pipe, partial every time); since the ring's
+// rule counts a capacity larger than the real one, it only reuses memory later than it could.
+int report_8m(int fd, int cmd, int arg) {
+  if (cmd == F_SETPIPE_SZ && arg >= (8 << 20)) return 8 << 20;
+  if (cmd == F_GETPIPE_SZ) return 8 << 20;
+  return pipes::real_syscalls().fcntl(fd, cmd, arg);
+}
+
+TEST(Capacity, a_capacity_of_many_mib_sizes_the_ring_and_pieces_and_loses_nothing) {
+  pipes::options opts;
+  opts.pipe_capacity = 8 << 20;
+  pipes::scoped_syscall pretend(&pipes::syscall_table::fcntl, &report_8m);
+  stream_through(opts, 24u << 20);
 }
 
 TEST(Capacity, a_pipe_only_read_from_is_left_as_its_writer_sized_it) {

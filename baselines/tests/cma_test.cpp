@@ -34,18 +34,9 @@ class CrossMemory : public testing::TestWithParam<factory> {};
 
 TEST_P(CrossMemory, every_size_class_both_ways) {
   SKIP_WITHOUT_CMA(GetParam());
-  const std::vector<std::size_t> sizes = {0, 1, 4095, 4096, 65537, 1u << 20, 8u << 20};
-  auto [channel, peer] = forked_peer::start(make(GetParam()), [&](baselines::Channel& c) {
-    transport_test::echo(c, sizes.size(), 8u << 20);
-  });
-  std::vector<std::byte> scratch(8u << 20);
-  for (std::size_t i = 0; i < sizes.size(); ++i) {
-    std::vector<std::byte> message(sizes[i]);
-    fill(i, message);
-    channel->send(message);
-    EXPECT_TRUE(is_message(i, sizes[i], channel->receive(scratch))) << sizes[i];
-  }
-  EXPECT_EQ(peer.wait(), "");
+  EXPECT_EQ(transport_test::echo_every_size(make(GetParam()),
+                                            {0, 1, 4095, 4096, 65537, 1u << 20, 8u << 20}),
+            "");
 }
 
 TEST_P(CrossMemory, a_sender_that_dies_is_peer_closed) {

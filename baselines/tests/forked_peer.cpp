@@ -5,10 +5,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
+
+#include "test_stream.hpp"
 
 namespace transport_test {
 
@@ -97,6 +100,25 @@ std::string forked_peer::wait() {
     return "exited with " + std::to_string(WEXITSTATUS(status));
   }
   return {};
+}
+
+std::string echo_every_size(std::unique_ptr<baselines::Transport> transport,
+                            const std::vector<std::size_t>& sizes) {
+  const std::size_t largest = sizes.empty() ? 0 : *std::max_element(sizes.begin(), sizes.end());
+  auto [channel, peer] = forked_peer::start(
+      std::move(transport), [&](baselines::Channel& c) { echo(c, sizes.size(), largest); });
+  std::vector<std::byte> scratch(largest);
+  std::string wrong;
+  for (std::size_t i = 0; i < sizes.size() && wrong.empty(); ++i) {
+    std::vector<std::byte> message(sizes[i]);
+    fill(i, message);
+    channel->send(message);
+    if (!is_message(i, sizes[i], channel->receive(scratch))) {
+      wrong = "the " + std::to_string(sizes[i]) + "-byte message came back changed";
+    }
+  }
+  const std::string peer_error = peer.wait();
+  return wrong.empty() ? peer_error : wrong;
 }
 
 }  // namespace transport_test

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "baselines/channel.hpp"
 #include "pipes/fd.hpp"
@@ -48,5 +49,11 @@ class forked_peer {
   pipes::fd opened_;  // one byte arrives when the child's side is open
   pipes::fd errors_;  // the child's exception text, then end of file
 };
+
+// Sends one message of each size in `sizes` (bytes by test_stream's fill) to a forked peer that
+// echoes them back, and checks each echo: "" when every message came back intact, else what went
+// wrong. The message-sized round trip every transport's own test starts with.
+std::string echo_every_size(std::unique_ptr<baselines::Transport> transport,
+                            const std::vector<std::size_t>& sizes);
 
 }  // namespace transport_test

@@ -52,17 +52,8 @@ std::string error_of(F&& f) {
 
 TEST(Memfd, every_size_class_both_ways) {
   SKIP_WITHOUT_MEMFD();
-  const std::vector<std::size_t> sizes = {0, 1, 4095, 4096, 65537, 1u << 20, 8u << 20};
-  auto [channel, peer] = forked_peer::start(
-      make(), [&](baselines::Channel& c) { transport_test::echo(c, sizes.size(), 8u << 20); });
-  std::vector<std::byte> scratch(8u << 20);
-  for (std::size_t i = 0; i < sizes.size(); ++i) {
-    std::vector<std::byte> message(sizes[i]);
-    fill(i, message);
-    channel->send(message);
-    EXPECT_TRUE(is_message(i, sizes[i], channel->receive(scratch))) << sizes[i];
-  }
-  EXPECT_EQ(peer.wait(), "");
+  EXPECT_EQ(transport_test::echo_every_size(make(), {0, 1, 4095, 4096, 65537, 1u << 20, 8u << 20}),
+            "");
 }
 
 TEST(Memfd, a_message_built_in_a_loan_arrives_as_built) {

@@ -14,14 +14,20 @@ string(REGEX MATCHALL "(^|\n)[a-z0-9_]+" ids "${listing}")
 list(TRANSFORM ids STRIP)
 list(REMOVE_ITEM ids ${on_request})
 
-execute_process(
-  COMMAND ${PIPEBENCH} --sizes=4K --benchmark_min_time=0.01 --benchmark_format=json
-          --benchmark_out=${OUT} --benchmark_out_format=json
-  OUTPUT_QUIET RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "pipebench exited with ${rc}")
-endif()
-file(READ ${OUT} json)
+# Runs pipebench with ARGN and short repetitions; its JSON lands in `json`.
+function(run_pipebench)
+  execute_process(
+    COMMAND ${PIPEBENCH} ${ARGN} --benchmark_min_time=0.01 --benchmark_format=json
+            --benchmark_out=${OUT} --benchmark_out_format=json
+    OUTPUT_QUIET RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "pipebench ${ARGN} exited with ${rc}")
+  endif()
+  file(READ ${OUT} out)
+  set(json "${out}" PARENT_SCOPE)
+endfunction()
+
+run_pipebench(--sizes=4K)
 string(JSON count LENGTH "${json}" benchmarks)
 set(seen "")
 math(EXPR last "${count} - 1")
@@ -61,15 +67,8 @@ list(LENGTH ids n)
 message(STATUS "pipebench smoke: ${n} transports, ${count} verified rows")
 
 # Two capacity rows, named: they run, verify, and carry the capacity the kernel gave.
-execute_process(
-  COMMAND ${PIPEBENCH} --transports=tuned_pipe_cap64k,tuned_pipe_loan_cap4m --sizes=64K
-          --workloads=throughput --benchmark_min_time=0.01 --benchmark_format=json
-          --benchmark_out=${OUT} --benchmark_out_format=json
-  OUTPUT_QUIET RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "pipebench (capacity rows) exited with ${rc}")
-endif()
-file(READ ${OUT} json)
+run_pipebench(--transports=tuned_pipe_cap64k,tuned_pipe_loan_cap4m --sizes=64K
+              --workloads=throughput)
 string(JSON count LENGTH "${json}" benchmarks)
 if(NOT count EQUAL 2)
   message(FATAL_ERROR "expected 2 capacity rows, got ${count}")

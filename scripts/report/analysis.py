@@ -122,10 +122,21 @@ class Comparison:
 def compare(run: Run, metric: Metric, a: str, b: str, size: int) -> Optional[Comparison]:
     """`a` against `b` at `size` under RULE (None when either has no value). Every "better",
     "wins" and "buys" in the charts and the report is decided here and nowhere else."""
-    adv = advantage(run, metric, a, b, size)
-    if adv is None:
+    return compare_samples(run, metric, samples(run, metric, a, size),
+                           samples(run, metric, b, size))
+
+
+def compare_samples(run: Run, metric: Metric, sa: Sequence[float],
+                    sb: Sequence[float]) -> Optional[Comparison]:
+    """RULE on two sets of repetitions in the metric's unit, the medians standing for the
+    values (None when either set is empty or a median is not positive): `compare` for figures
+    that are not one benchmark's, as the capacity study's rows that got the same capacity."""
+    if not sa or not sb:
         return None
-    sa, sb = samples(run, metric, a, size), samples(run, metric, b, size)
+    va, vb = statistics.median(sa), statistics.median(sb)
+    if va <= 0 or vb <= 0:
+        return None
+    adv = va / vb if metric.higher_is_better else vb / va
     apart = max(sa) < min(sb) or max(sb) < min(sa)
     floor = noise_floor(run, metric)
     beyond_floor = floor is None or max(adv, 1 / adv) > floor
@@ -174,8 +185,9 @@ def standing(run: Run, metric: Metric, size: int,
 
 def contenders(run: Run) -> List[str]:
     """The C++ IPC transports: one harness, one set of rules, so they can be ranked together.
-    The yardstick is not IPC, the noise-floor twin is the lead again, and the Python rows are
-    measured by another program."""
+    The yardstick is not IPC, the noise-floor twin is the lead again, the capacity study is the
+    lead (and its loan) again at other pipe sizes, and the Python rows are measured by another
+    program."""
     return tp.in_families(run.transports(), tp.PIPE, tp.LEVER, tp.RIVAL)
 
 

@@ -22,6 +22,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 import analysis as an  # noqa: E402
+import capacity  # noqa: E402
 import transports as tp  # noqa: E402
 from transports import roles  # noqa: E402
 from results import Run  # noqa: E402
@@ -125,14 +126,16 @@ def _size_span(chosen: Sequence[int], sizes: Sequence[int]) -> str:
     return ", ".join(name(s) for s in chosen)
 
 
-def _legend(ax, notes: Sequence[str] = (), where: str = "right", ncol: int = 3) -> None:
-    """The axes' legend outside the plot, ending with what was not drawn and why."""
+def _legend(ax, notes: Sequence[str] = (), where: str = "right", ncol: int = 3,
+            prefix: str = "not drawn: ") -> None:
+    """The axes' legend outside the plot, ending with what was not drawn and why (or other
+    notes, after `prefix`)."""
     handles, labels = ax.get_legend_handles_labels()
     if not handles:
         return  # an empty panel says why in its middle
     for note in dict.fromkeys(notes):  # de-duplicated, in order
         handles.append(Line2D([], [], linestyle="none"))
-        labels.append(textwrap.fill(f"not drawn: {note}", 34, subsequent_indent="  "))
+        labels.append(textwrap.fill(f"{prefix}{note}", 34, subsequent_indent="  "))
     if where == "right":
         ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     else:
@@ -470,14 +473,96 @@ def _pair_panel(ax, run: Run, metric: an.Metric, title: str) -> None:
     _plain_log_y(ax, "Python's speed ÷ its C++ twin's")
 
 
+def pipe_capacity(run: Run, directory: str) -> bool:
+    """The capacity study: throughput against the capacity the kernel gave (never the one
+    asked), one line per message size, a panel per variant. Its lines are message sizes, not
+    transports, so they take a sequential palette of their own. False, and no file, when the
+    run has no rows of the study."""
+    if not capacity.study(run):
+        return False
+    pts = capacity.points(run)
+    variants = list(tp.CAPACITY_VARIANTS)
+    sizes = sorted({p.size for p in pts})
+    palette = plt.get_cmap("viridis")
+    shade = {s: palette(0.9 * i / max(len(sizes) - 1, 1)) for i, s in enumerate(sizes)}
+    fig, axes = _figure("Throughput against the pipe capacity the kernel gave (higher is better; "
+                        "each point stands at the capacity got, never the one asked)", run,
+                        len(variants), 15, 6.4, sharey=True)
+    for ax, variant in zip(axes, variants):
+        _capacity_panel(ax, run, variant, [p for p in pts if p.variant == variant], shade)
+    for ax in axes[1:]:
+        ax.tick_params(labelleft=True)
+    defaults = [an.value(run, an.THROUGHPUT, v, s) for v in variants for s in sizes]
+    top = max([p.value for p in pts] + [d for d in defaults if d is not None], default=1.0)
+    axes[0].set_ylim(0, top * 1.1)  # shared: both panels on one scale, from zero
+    _save(fig, directory, "pipe_capacity")
+    return True
+
+
+def _capacity_panel(ax, run: Run, variant: str, pts: Sequence[capacity.Point],
+                    shade: Dict[int, tuple]) -> None:
+    ax.set_title(f"{tp.CAPACITY_VARIANTS[variant]} ({tp.capacity_pattern(variant)}), "
+                 f"against {variant} at its default capacity")
+    if not pts:
+        _empty(ax, "no figure of this variant in this run (see REPORT.md)")
+        return
+    for s in sorted({p.size for p in pts}):
+        line = capacity.at_size(pts, variant, s)
+        ax.plot([p.capacity for p in line], [p.value for p in line], color=shade[s], marker="o",
+                markersize=5, linewidth=1.8, label=f"{human_size(s)} messages")
+        refused = [p for p in line if p.refused]
+        if refused:  # a ring: requests for more were refused down to this capacity
+            ax.plot([p.capacity for p in refused], [p.value for p in refused], linestyle="none",
+                    marker="o", markersize=11, markerfacecolor="none", markeredgecolor=shade[s])
+        default = an.value(run, an.THROUGHPUT, variant, s)
+        at = capacity.default_capacity(run, variant, s)
+        if default is not None and at is not None:
+            ax.plot([at], [default], linestyle="none", marker="*", markersize=11,
+                    color=shade[s], markeredgecolor="black", markeredgewidth=0.5)
+    limit = capacity.pipe_max_size(run)
+    ax.axvline(limit.value, color="#666666", linestyle=":", linewidth=1.2,
+               label=f"pipe-max-size, {human_size(limit.value)}" +
+                     ("" if limit.recorded else " (the kernel default)"))
+    ax.plot([], [], linestyle="none", marker="*", markersize=9, color="#999999",
+            markeredgecolor="black", markeredgewidth=0.5,
+            label=f"{variant} at its default capacity")
+    refusals = capacity.refusals(pts)
+    if refusals:
+        ax.plot([], [], linestyle="none", marker="o", markersize=11, markerfacecolor="none",
+                markeredgecolor="#666666", label="ringed: holds rows that asked for more")
+    notes = [f"{', '.join(transports)} asked {', '.join(human_size(a) for a in asked)} and got "
+             f"{human_size(got)}: drawn at {human_size(got)}, ringed"
+             for got, asked, transports in refusals]
+    notes += [f"not drawn: {t} {human_size(s)} ({why})"
+              for t, s, why in capacity.unplaced(run, variant)]
+    ticks = sorted(set(tp.PIPE_CAPACITIES) | {p.capacity for p in pts})
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([human_size(c) for c in ticks], rotation=45 if len(ticks) > 6 else 0)
+    ax.xaxis.set_minor_locator(ticker.NullLocator())
+    ax.set_xlim(ticks[0] / 1.5, ticks[-1] * 1.5)
+    ax.set_xlabel("pipe capacity got (F_GETPIPE_SZ)")
+    ax.set_ylabel("throughput (GiB/s)")
+    largest = max(p.capacity for p in pts)
+    if refusals and largest < ticks[-1]:  # the empty right of the panel is the refusal
+        ax.text((largest * ticks[-1]) ** 0.5, 0.5, f"no pipe got more than {human_size(largest)}:"
+                "\nlarger requests were refused\n(see REPORT.md)",
+                transform=ax.get_xaxis_transform(), ha="center", va="center", fontsize=9,
+                color="#666666")
+    _legend(ax, notes, "below", ncol=2, prefix="")
+
+
 # Name, title (for the report's captions), and the function that draws it, in report order.
-CHARTS: List[Tuple[str, str, Callable[[Run, str], None]]] = [
+# A chart with nothing to draw in a run returns False: no file is written, and the report
+# embeds none.
+CHARTS: List[Tuple[str, str, Callable[[Run, str], Optional[bool]]]] = [
     ("throughput_vs_size", "Throughput against message size", throughput_vs_size),
     ("latency_vs_size", "Round-trip latency (p50 and p99) against message size", latency_vs_size),
     ("cpu_per_gib", "CPU seconds per GiB moved", cpu_per_gib),
     ("pipe_levers", "What each pipe lever buys", pipe_levers),
     ("tuned_vs_rivals", f"{roles.lead} against each rival", tuned_vs_rivals),
     ("cpp_vs_python", "C++ against Python's multiprocessing", cpp_vs_python),
+    ("pipe_capacity", "Throughput against the pipe capacity got", pipe_capacity),
 ]
 
 
@@ -485,6 +570,6 @@ def draw_all(run: Run, directory: str) -> Dict[str, str]:
     """Writes every chart; returns {name: title} of those written."""
     written = {}
     for name, title, draw in CHARTS:
-        draw(run, directory)
-        written[name] = title
+        if draw(run, directory) is not False:
+            written[name] = title
     return written

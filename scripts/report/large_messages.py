@@ -26,9 +26,16 @@ LARGEST = 64 << 20
 _ROW_ORDER = list(tp.COPY_TIERS) + [tp.UNCLASSIFIED, None]
 
 
+def _rows(run: Run) -> List[str]:
+    """Every throughput transport but the capacity study's, which has a section of its own
+    (it is the lead again at other pipe sizes: here it would count the lead twelve times)."""
+    return [t for t in run.transports("throughput") if tp.get(t).family != tp.CAPACITY]
+
+
 def large_sizes(run: Run) -> List[int]:
-    """The throughput sizes of the run from SMALLEST to LARGEST."""
-    return [s for s in run.sizes("throughput") if SMALLEST <= s <= LARGEST]
+    """The throughput sizes of the run from SMALLEST to LARGEST (the capacity study's own are
+    not enough to make a column)."""
+    return [s for s in run.sizes("throughput", _rows(run)) if SMALLEST <= s <= LARGEST]
 
 
 def large_messages(run: Run) -> Lines:
@@ -38,7 +45,7 @@ def large_messages(run: Run) -> Lines:
            "the best of each copy tier", ""]
     sizes = large_sizes(run)
     if not sizes:
-        measured = run.sizes("throughput")
+        measured = run.sizes("throughput", _rows(run))
         return out + [f"No throughput size from {human_size(SMALLEST)} to "
                       f"{human_size(LARGEST)} was measured in this run" +
                       (f" (the largest is {human_size(measured[-1])})" if measured else "") +
@@ -61,7 +68,7 @@ def _yardstick_table(run: Run, sizes: Sequence[int]) -> Lines:
     """Every transport by tier, as a multiple of the yardstick at each size (or in GiB/s when
     the run has no yardstick)."""
     stick = roles.yardstick
-    rows_of = [t for t in run.transports("throughput") if t != stick]
+    rows_of = [t for t in _rows(run) if t != stick]
     rows_of.sort(key=lambda t: (_ROW_ORDER.index(tp.copy_tier(t)), tp.sort_key(t)))
     header = ["transport", "copies"] + [size_label(run, s) for s in sizes]
     if stick not in run.transports("throughput"):
@@ -81,7 +88,8 @@ def _yardstick_table(run: Run, sizes: Sequence[int]) -> Lines:
             "that size; *error* every repetition failed; marks as explained at the top. Above "
             f"1× a transport beats one in-process copy, which *Pipes against shared memory and "
             f"{stick}* explains. `{roles.noise_twin}` is `{roles.lead}` again (the noise "
-            "floor), in no tier.", ""] + table(header, rows) + [""]
+            "floor), in no tier; the pipe-capacity study has its own section.", ""] + \
+        table(header, rows) + [""]
 
 
 def _tier_cell(transport: str) -> str:

@@ -8,8 +8,8 @@ by comparing the measured figures, and the figures are printed next to the words
 figures differ at all is decided by one rule (analysis.compare, stated at the top of the
 report): a gap the rule does not accept is written as a tie, never as a win or a gain.
 
-A section that is a concept of its own lives in a module of its own (large_messages.py), and
-every section writes a value, or its absence, through cells.py.
+A section that is a concept of its own lives in a module of its own (large_messages.py,
+capacity.py), and every section writes a value, or its absence, through cells.py.
 """
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ import statistics
 from typing import Callable, Dict, List, Optional, Sequence
 
 import analysis as an
+import capacity
 import transports as tp
+from capacity import capacity_section
 from cells import (CACHE_MARK, DISTURBED_MARK, SAME_CODE_MARK, SHORT_MARK, Lines, absent, cell,
                    gain, gain_at, marks, named, say, size_label, table, tied_names)
 from large_messages import large_messages
@@ -766,18 +768,20 @@ def _machine(run: Run) -> Lines:
         if pipe_max < 1 << 20:
             text += ("That is below Linux's default of 1 MiB, which caps the big-buffer lever: "
                      f"expect a smaller `{roles.big_buffer_lever}` gain than on a default machine.")
-        elif pipe_max == 1 << 20:
+        elif pipe_max == capacity.KERNEL_PIPE_MAX_SIZE:
             text += ("Linux's default. The big-buffer lever grows pipes to it; a larger limit "
-                     "would let pipes grow further (not measured here).")
+                     "would let pipes grow further (" +
+                     ("see *The pipe-capacity lever*" if capacity.points(run)
+                      else "not measured here") + ").")
         else:
             text += "Raised above Linux's 1 MiB default, so pipes could grow larger here."
-        soft = run.fact_int("host_pipe_user_pages_soft")
-        if soft:
-            total = soft * 4096
-            text += (f" `pipe-user-pages-soft` = {soft} pages ({human_size(total)}): an "
+        soft, budget = capacity.user_pages_soft(run), capacity.budget_bytes(run)
+        if soft.recorded and budget is not None:
+            text += (f" `pipe-user-pages-soft` = {soft.value} pages ({human_size(budget)}): an "
                      f"unprivileged user's pipes share that much buffer, about "
-                     f"{max(total // pipe_max, 1)} pipes at the maximum size, before further "
-                     "growth is refused (the library reads back the size it actually got).")
+                     f"{max(capacity.pipes_within(budget, pipe_max), 1)} pipes at the maximum "
+                     "size, before further growth is refused (the library reads back the size "
+                     "it actually got).")
         out.append(text)
     kernel = run.fact("host_kernel")
     if kernel:
@@ -908,15 +912,20 @@ def _noise(run: Run) -> Lines:
 def _gaps(run: Run) -> Lines:
     out = ["## Not measured, skipped and failed", ""]
     present = set(run.transports())
-    expected = [t for t in tp.known_ids() if t not in present]
+    study = tp.capacity_ids()
+    expected = [t for t in tp.known_ids() if t not in present
+                and (t not in study or present & set(study))]
     if expected:
         out.append("- Not measured in this run: " + ", ".join(f"`{t}`" for t in expected) + ".")
+    if not present & set(study):
+        out.append("- The pipe-capacity study (" + ", ".join(
+            f"`{tp.capacity_pattern(v)}`" for v in tp.CAPACITY_VARIANTS) + ") was not measured "
+            "in this run.")
     if "python.json" not in run.files:
         out.append("- `python.json` is absent: the Python rows were not measured in this run.")
     for workload in ("throughput", "latency"):
-        all_sizes = run.sizes(workload)
         for t in run.transports(workload):
-            missing = [s for s in all_sizes if run.get(workload, t, s) is None]
+            missing = [s for s in _sizes_for(run, workload, t) if run.get(workload, t, s) is None]
             if missing:
                 out.append(f"- `{t}` {workload}: not measured at {size_list(missing)}.")
     out += _failed_repetitions(run)
@@ -930,6 +939,16 @@ def _gaps(run: Run) -> Lines:
         out.append("Every known transport was measured at every size, and every repetition "
                    "succeeded.")
     return out + [""]
+
+
+def _sizes_for(run: Run, workload: str, transport: str) -> List[int]:
+    """The sizes `transport` would be measured at in this run: the capacity study's own range
+    for its rows, and for every other transport the sizes the others were measured at."""
+    if tp.get(transport).family == tp.CAPACITY:
+        low, high = tp.CAPACITY_MESSAGE_SIZES
+        return [s for s in run.sizes(workload, capacity.study(run)) if low <= s <= high]
+    return run.sizes(workload, [t for t in run.transports(workload)
+                                if tp.get(t).family != tp.CAPACITY])
 
 
 _KIND_WORDS = {CORRUPTION: "corruption", LOSS: "loss", OTHER_FAILURE: "failed"}
@@ -994,6 +1013,7 @@ def render(run: Run, charts: Dict[str, str]) -> str:
     lines += _levers(run, charts)
     lines += _fractions(run)
     lines += large_messages(run)
+    lines += capacity_section(run) + _chart(charts, "pipe_capacity")
     lines += _cpu(run, charts)
     lines += _python(run, charts)
     lines += _machine(run)

@@ -8,21 +8,27 @@ transport runs another's code, and maps every id to a description, colour, marke
 style, so a transport looks the same in every chart. The report, the charts and the analysis ask
 for roles and never spell an id (scripts/tests/report/test_transport_roles.py checks it). Ids
 not listed here (a transport added later) still work: they get a family from their prefix and a
-style from a spare palette.
+style from a spare palette. The capacity study's ids (the lead and its loan at fixed pipe
+capacities) are made from its list of capacities, and capacity_request() says what one asked
+for, so that no other module parses an id.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
+
+from units import human_size
 
 # Families, in the order reports and legends list them.
 CEILING = "ceiling"  # not IPC: the in-process copy every transport is measured against
 PIPE = "pipe"  # the baseline pipe and the pipes library's variants
 LEVER = "lever"  # the library with one lever at a time (ablation)
+CAPACITY = "capacity"  # the lead pipe at a fixed capacity: a lever study, never a contender
 RIVAL = "rival"  # other ways of moving bytes between two processes, in C++
 PYTHON = "python"  # Python's multiprocessing, measured by scripts/python_baselines
 CONTROL = "control"  # the same code measured twice: the run's noise floor, never a contender
-FAMILIES = (CEILING, PIPE, LEVER, RIVAL, PYTHON, CONTROL)
+FAMILIES = (CEILING, PIPE, LEVER, CAPACITY, RIVAL, PYTHON, CONTROL)
 
 # Copy tiers: how many times each byte of a large message is copied between the sender's data
 # and the receiver's check. Building the message in the first place is not counted, nor is the
@@ -192,6 +198,92 @@ _CATALOGUE = [
     Transport(roles.python_from_lead, PYTHON, "Python's multiprocessing with the tuned pipe "
               "(see scripts/PYTHON_BASELINES.md)", "#e7969c", "v", ":", 1.8, copies=TWO_COPIES),
 ]
+
+# -- the capacity study (issue 16) ------------------------------------------------------------
+# The lead and its loan with the pipe asked at one fixed capacity each, measured for throughput
+# only, at messages from 64 KiB to 64 MiB. A request above pipe-max-size is granted only to a
+# process with CAP_SYS_RESOURCE; otherwise the library halves it until the kernel accepts, so an
+# id names the capacity asked and the row's pipe_capacity counter the capacity got, and only the
+# latter may be reported. The ids are made here from the capacities, and nowhere else: a module
+# that needs what an id asked for calls capacity_request().
+PIPE_CAPACITIES = tuple((64 << 10) << (2 * i) for i in range(6))  # 64 KiB, 256 KiB ... 64 MiB
+CAPACITY_MESSAGE_SIZES = (64 << 10, 64 << 20)  # the study's message sizes, both ends included
+CAPACITY_VARIANTS = {roles.lead: "send_bytes", roles.loan: "loans"}  # how the report names each
+_CAPACITY_INFIX = "_cap"
+
+
+@dataclass(frozen=True)
+class CapacityRequest:
+    variant: str  # the transport it is with the default capacity: roles.lead or roles.loan
+    requested: int  # bytes asked of F_SETPIPE_SZ; what the kernel gave is in the row's counter
+
+
+def _capacity_tag(n: int) -> str:
+    """64 KiB -> '64k', 16 MiB -> '16m': the suffix of the harness's ids."""
+    for unit, shift in (("m", 20), ("k", 10)):
+        if n % (1 << shift) == 0:
+            return f"{n >> shift}{unit}"
+    return str(n)
+
+
+_CAPACITY_REQUESTS: Dict[str, CapacityRequest] = {
+    f"{variant}{_CAPACITY_INFIX}{_capacity_tag(c)}": CapacityRequest(variant, c)
+    for variant in CAPACITY_VARIANTS for c in PIPE_CAPACITIES}
+_CAPACITY_ID = re.compile("^(?P<variant>" + "|".join(
+    re.escape(v) for v in sorted(CAPACITY_VARIANTS, key=len, reverse=True)) + ")" +
+    _CAPACITY_INFIX + r"(?P<n>\d+)(?P<unit>[km])$")
+
+
+def capacity_request(transport_id: str) -> Optional[CapacityRequest]:
+    """What a capacity-study id asked for (an id added to the harness later, with a capacity
+    not in PIPE_CAPACITIES, too), or None for any other id. Never read the capacity from an id
+    anywhere else."""
+    known = _CAPACITY_REQUESTS.get(transport_id)
+    if known is not None:
+        return known
+    m = _CAPACITY_ID.match(transport_id)
+    if m is None:
+        return None
+    return CapacityRequest(m.group("variant"),
+                           int(m.group("n")) << (20 if m.group("unit") == "m" else 10))
+
+
+def capacity_ids(variant: Optional[str] = None) -> List[str]:
+    """The study's ids (of one variant, if given), variant by variant, smallest capacity first."""
+    return [t for t, r in _CAPACITY_REQUESTS.items() if variant in (None, r.variant)]
+
+
+def capacity_pattern(variant: str) -> str:
+    """'<variant>_cap*': the variant's rows of the study, for prose and legends."""
+    return f"{variant}{_CAPACITY_INFIX}*"
+
+
+def _shade(color: str, step: int, steps: int) -> str:
+    """`color` lightened (first steps) to darkened (last): the variant's hue, one shade per
+    capacity, never the variant's own colour."""
+    mix = -0.55 + step / max(steps - 1, 1)
+    target = 0 if mix > 0 else 255
+    rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(c + (target - c) * abs(mix)):02x}" for c in rgb)
+
+
+def _capacity_entries(catalogue: List[Transport]) -> List[Transport]:
+    """The study's catalogue entries, each drawn and tiered as the variant it runs."""
+    base = {t.id: t for t in catalogue}
+    out = []
+    for transport_id, request in _CAPACITY_REQUESTS.items():
+        b = base[request.variant]
+        out.append(Transport(transport_id, CAPACITY, f"{b.id} with the pipe asked at "
+                             f"{human_size(request.requested)} (what it got is in the row's "
+                             "pipe_capacity counter): the capacity lever, not a contender",
+                             _shade(b.color, PIPE_CAPACITIES.index(request.requested),
+                                    len(PIPE_CAPACITIES)), b.marker, ":", 1.2, copies=b.copies))
+    return out
+
+
+# The study's entries go after the levers, which it belongs with.
+_AFTER_LEVERS = max(i for i, t in enumerate(_CATALOGUE) if t.family == LEVER) + 1
+_CATALOGUE[_AFTER_LEVERS:_AFTER_LEVERS] = _capacity_entries(_CATALOGUE)
 _BY_ID: Dict[str, Transport] = {t.id: t for t in _CATALOGUE}
 _ORDER = {t.id: i for i, t in enumerate(_CATALOGUE)}
 
@@ -254,7 +346,9 @@ def same_code_as(transport_id: str, size: int) -> Optional[str]:
 
 def family_of_unknown(transport_id: str) -> str:
     """The family an id the catalogue does not know gets from its prefix: a new variant of the
-    lead is named after it, as its variants are."""
+    lead is named after it, as its variants are (a new capacity of the study too)."""
+    if capacity_request(transport_id) is not None:
+        return CAPACITY
     if transport_id.startswith("py_"):
         return PYTHON
     if transport_id.startswith("pipe_"):

@@ -119,11 +119,12 @@ class FullFixture(Section):
         self.assertInSection("No C++ transport of the tier *zero copy beyond building* was "
                              "measured in this run.")
 
-    def test_the_section_follows_the_fractions_and_precedes_cpu(self):
+    def test_the_section_follows_the_fractions_and_precedes_the_capacity_lever(self):
         headings = [line for line in self.report.splitlines() if line.startswith("## ")]
         at = next(i for i, h in enumerate(headings) if h.startswith("## Large messages"))
         self.assertTrue(headings[at - 1].startswith("## Pipes against shared memory"))
-        self.assertEqual(headings[at + 1], "## CPU per GiB")
+        self.assertTrue(headings[at + 1].startswith("## The pipe-capacity lever"))
+        self.assertEqual(headings[at + 2], "## CPU per GiB")
 
 
 class GapInsideTheNoiseFloor(Section):

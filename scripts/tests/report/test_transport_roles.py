@@ -64,6 +64,7 @@ class TransportIdsLiveInTransportsPy(unittest.TestCase):
         self.assertIn("charts.py", report_modules())
         self.assertIn("cells.py", report_modules())
         self.assertIn("large_messages.py", report_modules())
+        self.assertIn("capacity.py", report_modules())
         self.assertNotIn("transports.py", report_modules())
 
     def test_every_role_names_a_catalogued_transport(self):
@@ -85,12 +86,39 @@ class TransportIdsLiveInTransportsPy(unittest.TestCase):
 
     def test_transports_py_spells_each_id_once(self):
         # A role's id is written in `roles` and the catalogue refers to it, so renaming a
-        # transport is one edit.
+        # transport is one edit. The capacity study's ids are made from its variants and
+        # capacities, so they are spelled nowhere, not even there.
         literals = [tok.string for tok in tokenize.generate_tokens(
             io.StringIO(read("transports.py")).readline) if tok.type == tokenize.STRING]
-        twice = [t for t in tp.known_ids()
-                 if sum(s in (f'"{t}"', f"'{t}'") for s in literals) != 1]
-        self.assertEqual(twice, [], "ids not spelled exactly once in transports.py")
+        made = set(tp.capacity_ids())
+        wrong = [t for t in tp.known_ids()
+                 if sum(s in (f'"{t}"', f"'{t}'") for s in literals) != (0 if t in made else 1)]
+        self.assertEqual(wrong, [], "ids not spelled exactly once in transports.py (the "
+                         "capacity study's: spelled at all)")
+
+    def test_the_capacity_study_is_made_from_its_capacities(self):
+        # The ids the harness registers (harness/src/transport_registry.cpp), each with what
+        # it asks for: no module but transports.py reads a capacity out of an id.
+        KiB, MiB = 1 << 10, 1 << 20
+        expected = {f"{v}_cap{tag}": (v, n) for v in ("tuned_pipe", "tuned_pipe_loan")
+                    for tag, n in (("64k", 64 * KiB), ("256k", 256 * KiB), ("1m", MiB),
+                                   ("4m", 4 * MiB), ("16m", 16 * MiB), ("64m", 64 * MiB))}
+        self.assertEqual(tp.capacity_ids(), list(expected))
+        for t, (variant, asked) in expected.items():
+            self.assertEqual(tp.capacity_request(t), tp.CapacityRequest(variant, asked), t)
+            self.assertEqual(tp.get(t).family, tp.CAPACITY, t)
+            self.assertEqual(tp.copy_tier(t), tp.copy_tier(variant), t)  # as its variant
+        self.assertEqual(tp.capacity_ids(tp.roles.loan), list(expected)[6:])
+        self.assertIsNone(tp.capacity_request(tp.roles.lead))
+        self.assertIsNone(tp.capacity_request("tuned_pipe_capacity"))
+        # A capacity added to the harness later is still the study, never a contender.
+        self.assertEqual(tp.capacity_request("tuned_pipe_cap128m"),
+                         tp.CapacityRequest(tp.roles.lead, 128 * MiB))
+        self.assertEqual(tp.get("tuned_pipe_cap128m").family, tp.CAPACITY)
+
+    def test_every_catalogued_transport_has_its_own_colour(self):
+        colours = [tp.get(t).color for t in tp.known_ids()]
+        self.assertEqual(len(colours), len(set(colours)))
 
 
 if __name__ == "__main__":

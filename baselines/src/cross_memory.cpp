@@ -2,7 +2,6 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,22 +12,6 @@
 #include <system_error>
 
 namespace baselines {
-
-bool send_all(const pipes::fd& socket, std::span<const std::byte> bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::send(socket.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      bytes = bytes.subspan(static_cast<std::size_t>(n));
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
-      return false;
-    } else {
-      throw std::system_error(errno, std::system_category(), "cma: send");
-    }
-  }
-  return true;
-}
 
 namespace {
 

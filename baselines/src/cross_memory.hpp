@@ -1,6 +1,6 @@
 // What the two cross-memory-attach transports share (cma: the receiver pulls with
-// process_vm_readv; cma_push: the sender pushes with process_vm_writev): writing to their
-// notice sockets, copying between two processes' memory, and whether the kernel allows it.
+// process_vm_readv; cma_push: the sender pushes with process_vm_writev): copying between two
+// processes' memory, and whether the kernel allows it.
 #pragma once
 
 #include <sys/types.h>
@@ -10,11 +10,9 @@
 #include <string>
 
 #include "pipes/fd.hpp"
+#include "socket_io.hpp"
 
 namespace baselines {
-
-// Writes all of `bytes` to a socket (MSG_NOSIGNAL); false when the peer has gone.
-bool send_all(const pipes::fd& socket, std::span<const std::byte> bytes);
 
 // Copies `out.size()` bytes at `remote` in process `pid` into `out` (process_vm_readv), or
 // `in` to `remote` in process `pid` (process_vm_writev), resuming short copies. Throws "peer

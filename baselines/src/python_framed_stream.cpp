@@ -1,5 +1,7 @@
 #include "baselines/python_framed_stream.hpp"
 
+#include <sys/stat.h>
+
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -7,9 +9,15 @@
 #include <vector>
 
 #include "pipes/frame.hpp"
+#include "socket_io.hpp"
 
 namespace baselines {
 namespace {
+
+bool is_socket(const pipes::fd& f) {
+  struct stat st {};
+  return ::fstat(f.get(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
 
 class python_framed_stream final : public Channel {
  public:
@@ -18,15 +26,15 @@ class python_framed_stream final : public Channel {
   void send(std::span<const std::byte> message) override {
     const auto header = pipes::encode_frame_header(message.size());
     if (message.size() > pipes::python_single_write_limit) {
-      pipes::write_all(out_, header.view());
-      pipes::write_all(out_, message);
+      put(header.view());
+      put(message);
       return;
     }
     // Python concatenates header and payload into one bytes object here; we reuse one buffer.
     const auto header_bytes = header.view();
     joined_.assign(header_bytes.begin(), header_bytes.end());
     joined_.insert(joined_.end(), message.begin(), message.end());
-    pipes::write_all(out_, joined_);
+    put(joined_);
   }
 
   std::span<const std::byte> receive(std::span<std::byte> scratch) override {
@@ -62,8 +70,16 @@ class python_framed_stream final : public Channel {
     }
   }
 
+  // Writes all of `bytes`: to a socket with MSG_NOSIGNAL, so that a dead peer is an error and
+  // never a SIGPIPE, whatever the process does with that signal; to a pipe with write().
+  void put(std::span<const std::byte> bytes) {
+    if (!out_is_socket_) return pipes::write_all(out_, bytes);
+    if (!send_all(out_, bytes)) throw std::runtime_error("peer closed the connection");
+  }
+
   pipes::fd in_;
   pipes::fd out_;
+  bool out_is_socket_ = is_socket(out_);
   std::vector<std::byte> joined_;
 };
 

@@ -93,6 +93,7 @@ const factory factories[] = {
     {"cma", &baselines::make_cma, 0},
     {"cma_push", &baselines::make_cma_push, 0},
     {"memfd", &baselines::make_memfd, 0},
+    {"tcp", &baselines::make_tcp, 0},
 };
 
 class HygieneTest : public ::testing::TestWithParam<factory> {

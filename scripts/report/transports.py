@@ -181,6 +181,8 @@ _CATALOGUE = [
               "checks in place: zero copies beyond building", "#756bb1", "p", "-.", 1.6,
               copies=ZERO_COPY),
     Transport("zmq_ipc", RIVAL, "ZeroMQ PAIR over ipc://", "#393b79", "8", copies=TWO_COPIES),
+    Transport("tcp", RIVAL, "one TCP connection over 127.0.0.1, TCP_NODELAY, autotuned buffers, "
+              "Python framing", "#9c9ede", "v", copies=TWO_COPIES),
     Transport("zmq_tcp", RIVAL, "ZeroMQ PAIR over tcp://127.0.0.1", "#6b6ecf", "x",
               copies=TWO_COPIES),
     Transport(roles.python_pipe, PYTHON, "multiprocessing.Pipe(duplex=False): "

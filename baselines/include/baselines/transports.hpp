@@ -68,6 +68,10 @@ std::unique_ptr<Transport> make_cma_push(const TransportParams& params);
 // where memfd_create or sealing is refused.
 std::unique_ptr<Transport> make_memfd(const TransportParams& params);
 
+// One TCP connection over 127.0.0.1 (TCP_NODELAY, kernel-autotuned buffers), framed as Python's
+// Connection frames: the plain-socket way to a peer on another host, measured on one.
+std::unique_ptr<Transport> make_tcp(const TransportParams& params);
+
 // ZeroMQ PAIR sockets over ipc:// (a private directory) and over tcp://127.0.0.1.
 std::unique_ptr<Transport> make_zmq_ipc(const TransportParams& params);
 std::unique_ptr<Transport> make_zmq_tcp(const TransportParams& params);

@@ -12,9 +12,7 @@ sets a noise floor of 1.05×.
 """
 import json
 import os
-import shutil
 import sys
-import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,10 +22,8 @@ import analysis as an  # noqa: E402
 import capacity as cp  # noqa: E402
 import charts  # noqa: E402
 import large_messages as lm  # noqa: E402
-import report  # noqa: E402
-import results  # noqa: E402
 import transports as tp  # noqa: E402
-from test_report import FIXTURES, make_run, scale_rows  # noqa: E402
+from test_report import FIXTURES, RenderedSection, scale_rows, section_of  # noqa: E402
 
 KiB, MiB = 1 << 10, 1 << 20
 LEAD, LOAN = tp.roles.lead, tp.roles.loan
@@ -38,37 +34,18 @@ def capacity_rows():
         return json.load(f)["benchmarks"]
 
 
-class Section(unittest.TestCase):
+class Section(RenderedSection):
     """The fixture with the study's rows, changed by `edit`, loaded once per class:
     `self.section` is the capacity section as it stands in the rendered report."""
 
-    longMessage = False
+    heading = "The pipe-capacity lever"
 
     @classmethod
-    def edit(cls, name, data):
-        """Changes file `name`'s parsed JSON in place, after the study's rows were added."""
-
-    @classmethod
-    def add_study(cls, name, data):
+    def load_edit(cls, name, data):
+        """The study's rows are added first; `edit` then changes the file."""
         if name == "pipebench.json":
             data["benchmarks"] += capacity_rows()
         cls.edit(name, data)
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="pipebench-capacity-")
-        cls.loaded = results.load_run(make_run(cls.tmp, "run", cls.add_study))
-        cls.report = report.render(cls.loaded, {})
-        start = cls.report.index("\n## The pipe-capacity lever")
-        end = cls.report.find("\n## ", start + 1)
-        cls.section = cls.report[start:end]
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp)
-
-    def assertInSection(self, text):
-        self.assertIn(text, self.section, f"not in the section: {text!r}\n{self.section}")
 
     def point(self, variant, size, capacity):
         return next(p for p in cp.points(self.loaded)
@@ -153,15 +130,13 @@ class Unprivileged(Section):
         self.assertFalse(study & set(an.contenders(self.loaded)))
         for title in ("## Verdict", "## Winner in each size band", "## What each pipe lever",
                       "## Pipes against shared memory", "## Large messages", "## CPU per GiB"):
-            start = self.report.index(title)
-            text = self.report[start:self.report.find("\n## ", start + 1)]
+            text = section_of(self.report, title[len("## "):])
             self.assertFalse([t for t in study if f"`{t}`" in text], title)
         # 16 MiB, where only the study was measured, is no column of the large-message table.
         self.assertEqual(lm.large_sizes(self.loaded), [MiB])
 
     def test_gaps_do_not_list_the_studys_sizes_or_ids(self):
-        start = self.report.index("## Not measured, skipped and failed")
-        gaps = self.report[start:self.report.find("\n## ", start + 1)]
+        gaps = section_of(self.report, "Not measured, skipped and failed")
         self.assertNotIn("16 MiB", gaps)  # the others were not meant to run at 16 MiB
         self.assertNotIn("at 64 B", gaps)  # nor the study at 64 B
         self.assertNotIn("pipe-capacity study", gaps)
@@ -313,23 +288,13 @@ class SmallerBudget(Section):
         self.assertInSection("| 64 MiB | 64 MiB | 128 MiB | 0 | asked, not got |")
 
 
-class NoStudy(unittest.TestCase):
+class NoStudy(RenderedSection):
     """The fixture as it is: no row of the study."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="pipebench-capacity-")
-        cls.loaded = results.load_run(make_run(cls.tmp, "run"))
-        cls.report = report.render(cls.loaded, {})
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp)
+    heading = "The pipe-capacity lever"
 
     def test_the_section_is_one_line(self):
-        start = self.report.index("\n## The pipe-capacity lever")
-        section = self.report[start:self.report.find("\n## ", start + 1)]
-        self.assertEqual(section.strip().splitlines()[1:],
+        self.assertEqual(self.section.strip().splitlines()[1:],
                          ["", "This run did not measure the pipe at fixed capacities "
                               "(`tuned_pipe_cap*`, `tuned_pipe_loan_cap*`)."])
         self.assertIn("- The pipe-capacity study (`tuned_pipe_cap*`, `tuned_pipe_loan_cap*`) "

@@ -9,19 +9,15 @@ repetitions are 0.99x, 1x and 1.01x their median, and control_twin sets a noise 
 """
 import json
 import os
-import shutil
 import sys
-import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "report"))
 
 import large_messages as lm  # noqa: E402
-import report  # noqa: E402
-import results  # noqa: E402
 import transports as tp  # noqa: E402
-from test_report import make_run, scale_rows  # noqa: E402
+from test_report import RenderedSection, scale_rows  # noqa: E402
 
 MiB = 1 << 20
 GiB = float(1 << 30)
@@ -40,31 +36,11 @@ def add_transport(data, like, new_id, gib_s, size=MiB):
         data["benchmarks"].append(copy)
 
 
-class Section(unittest.TestCase):
+class Section(RenderedSection):
     """The fixture, changed by `edit`, loaded once per class: `self.section` is the large-message
     section as it stands in the rendered report."""
 
-    longMessage = False
-
-    @classmethod
-    def edit(cls, name, data):
-        """Changes file `name`'s parsed JSON in place; the full fixture as it is by default."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="pipebench-large-")
-        cls.loaded = results.load_run(make_run(cls.tmp, "run", cls.edit))
-        cls.report = report.render(cls.loaded, {})
-        start = cls.report.index("\n## Large messages")
-        end = cls.report.find("\n## ", start + 1)
-        cls.section = cls.report[start:end]
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp)
-
-    def assertInSection(self, text):
-        self.assertIn(text, self.section, f"not in the section: {text!r}\n{self.section}")
+    heading = "Large messages"
 
     def rows(self):
         """{transport: [tier, cell at each size]} from the section's table."""

@@ -26,6 +26,7 @@ PLOT = os.path.join(ROOT, "scripts", "plot")
 COMPARE = os.path.join(ROOT, "scripts", "compare")
 sys.path.insert(0, os.path.join(ROOT, "scripts", "report"))
 
+import report  # noqa: E402
 import results  # noqa: E402
 import transports as tp  # noqa: E402
 from transport_table import transport_table  # noqa: E402
@@ -59,6 +60,45 @@ def make_run(parent, name, edit=None, files=("pipebench.json", "python.json")):
         with open(os.path.join(run_dir, f), "w", encoding="utf-8") as dst:
             json.dump(data, dst)
     return run_dir
+
+
+def section_of(report_text, title):
+    """The report's section whose heading starts with `title`, up to the next one."""
+    start = report_text.index("\n## " + title)
+    end = report_text.find("\n## ", start + 1)
+    return report_text[start:end if end >= 0 else None]
+
+
+class RenderedSection(unittest.TestCase):
+    """The fixture run, changed by `load_edit`, rendered once per class without charts:
+    `self.section` is the part of the report from `heading` up to the next section. The test
+    modules of each section subclass it with their heading."""
+
+    longMessage = False
+    heading = None  # how the section's title starts, e.g. "Large messages"
+
+    @classmethod
+    def edit(cls, name, data):
+        """Changes file `name`'s parsed JSON in place; the fixture as it is by default."""
+
+    @classmethod
+    def load_edit(cls, name, data):
+        """What make_run applies to each file: `edit` alone, unless a section adds rows first."""
+        cls.edit(name, data)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="pipebench-section-")
+        cls.loaded = results.load_run(make_run(cls.tmp, "run", cls.load_edit))
+        cls.report = report.render(cls.loaded, {})
+        cls.section = section_of(cls.report, cls.heading)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def assertInSection(self, text):
+        self.assertIn(text, self.section, f"not in the section: {text!r}\n{self.section}")
 
 
 class PlottedRun(unittest.TestCase):
@@ -103,10 +143,7 @@ class FullRun(PlottedRun):
             self.assertInReport(f"({name}.svg)")
 
     def section(self, title):
-        """The report's section whose heading starts with `title`, up to the next one."""
-        start = self.report.index("\n## " + title)
-        end = self.report.find("\n## ", start + 1)
-        return self.report[start:end if end >= 0 else None]
+        return section_of(self.report, title)
 
     def test_value_is_the_median_of_the_repetitions_not_an_aggregate(self):
         # Appendix row: 0.25, 4.00 and the *median* 8.00 GiB/s (the mean would be 8.43).

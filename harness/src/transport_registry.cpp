@@ -40,6 +40,7 @@ const std::array registry{
     transport_entry{"cma", &baselines::make_cma},
     transport_entry{"cma_push", &baselines::make_cma_push},
     transport_entry{"memfd", &baselines::make_memfd},
+    transport_entry{"memfd_sealed", &baselines::make_memfd_sealed},
     transport_entry{"tcp", &baselines::make_tcp},
     transport_entry{"zmq_ipc", &baselines::make_zmq_ipc},
     transport_entry{"zmq_tcp", &baselines::make_zmq_tcp},

@@ -51,7 +51,7 @@ COPY_TIERS = {  # most copies first, each with what puts a transport in it
               "(cross-memory attach), or the sender builds the message where the receiver reads "
               "it (the pipes loan, spliced by reference) or copies it into shared memory that "
               "the receiver checks in place",
-    ZERO_COPY: "the message is built in memory the receiver maps and checks in place (a sealed "
+    ZERO_COPY: "the message is built in memory the receiver maps and checks in place (a "
                "memfd passed by descriptor): nothing is copied after it is built",
 }
 
@@ -177,9 +177,12 @@ _CATALOGUE = [
     Transport("cma_push", RIVAL, "cross-memory attach, pushed: the sender copies each message "
               "into one of the receiver's two buffers with process_vm_writev (one copy), the "
               "receiver reads it in place", "#fd8d3c", "D", "-.", 1.6, copies=ONE_COPY),
-    Transport("memfd", RIVAL, "sealed memfd per message passed with SCM_RIGHTS, receiver "
+    Transport("memfd", RIVAL, "a reused pool of memfds passed once with SCM_RIGHTS, receiver "
               "checks in place: zero copies beyond building", "#756bb1", "p", "-.", 1.6,
               copies=ZERO_COPY),
+    Transport("memfd_sealed", RIVAL, "a fresh memfd per message, sealed against writes, "
+              "passed with SCM_RIGHTS, receiver checks in place: zero copies beyond building, a "
+              "page allocation per message", "#9e9ac8", "P", "-.", 1.6, copies=ZERO_COPY),
     Transport("zmq_ipc", RIVAL, "ZeroMQ PAIR over ipc://", "#393b79", "8", copies=TWO_COPIES),
     Transport("tcp", RIVAL, "one TCP connection over 127.0.0.1, TCP_NODELAY, autotuned buffers, "
               "Python framing", "#9c9ede", "v", copies=TWO_COPIES),

@@ -62,11 +62,15 @@ std::unique_ptr<Transport> make_cma(const TransportParams& params);
 // of the receiver's, which reads it in place, so the next copy overlaps the receiver's work.
 std::unique_ptr<Transport> make_cma_push(const TransportParams& params);
 
-// Sealed memfds: the sender builds each message in a fresh memfd, seals it against writes,
-// shrinking and growing, and passes the descriptor with SCM_RIGHTS; the receiver checks the seals
-// and reads the message in place, read-only (zero copies beyond building). Throws `unsupported`
-// where memfd_create or sealing is refused.
+// memfds: the sender builds each message in one of a reused pool of memfds, sealed against
+// shrinking, growing and future writes and passed once with SCM_RIGHTS; the receiver checks the
+// seals and reads the message in place, read-only (zero copies beyond building); a slot is reused
+// once the receiver has released it. Throws `unsupported` where memfd_create or sealing is
+// refused.
 std::unique_ptr<Transport> make_memfd(const TransportParams& params);
+// The same with a fresh memfd per message, sealed against writes too, so that nothing the sender
+// does can change what the receiver reads: the kernel allocates and zeroes every message's pages.
+std::unique_ptr<Transport> make_memfd_sealed(const TransportParams& params);
 
 // One TCP connection over 127.0.0.1 (TCP_NODELAY, kernel-autotuned buffers), framed as Python's
 // Connection frames: the plain-socket way to a peer on another host, measured on one.

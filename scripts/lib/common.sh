@@ -22,7 +22,9 @@ install_missing_packages() {
     fi
   fi
   export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq || die "apt-get update failed (is the package archive reachable?)"
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+  # Wait for another apt (a fresh machine's unattended upgrades) instead of failing on its lock.
+  local wait_for_lock=(-o DPkg::Lock::Timeout=600)
+  "${sudo[@]}" apt-get "${wait_for_lock[@]}" update -qq || die "apt-get update failed (is the package archive reachable?)"
+  "${sudo[@]}" apt-get "${wait_for_lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
     die "apt-get install failed for: ${missing[*]}"
 }

@@ -5,8 +5,9 @@
 // Each direction has memfd_in_flight slots, each a memfd the sender maps writable. A message goes
 // in slot (sequence mod memfd_in_flight); the sender builds it there (loan) and commit_loan()
 // sends a notice (size, slot) over an AF_UNIX SOCK_SEQPACKET pair, with the slot's memfd passed by
-// SCM_RIGHTS the first time the slot is used, or when it had to grow for a larger message. The
-// receiver maps each memfd it is given read-only, once, and returns a view into the slot.
+// SCM_RIGHTS the first time the slot is used, or after the pool grew for a larger message (the
+// whole pool grows at once). The receiver maps each memfd it is given read-only, once, and
+// returns a view into the slot. Every wait on a socket spins briefly first (spin_wait.hpp).
 //
 // What the seals guarantee, and what they do not. Before a memfd is passed the sender seals it
 // against shrinking and growing (so the receiver's mapping can never SIGBUS: its pages stay),
@@ -37,6 +38,7 @@
 
 #include "baselines/transports.hpp"
 #include "memfd_common.hpp"
+#include "spin_wait.hpp"
 
 namespace baselines {
 namespace {
@@ -56,7 +58,14 @@ class pooled_memfd_channel final : public Channel {
       await_acknowledgement(sending_);
     }
     sending_slot& slot = sending_slots_[next_slot_];
-    if (!slot.file || slot.map.bytes().size() < size) slot = new_sending_slot(size);
+    if (slot.map.bytes().size() < size || !slot.file) {
+      // The whole pool grows at once, so that a stream of equal messages pays for its memfds on
+      // its first message (a warm-up), not on each of the next few. A slot whose message the
+      // receiver still reads may be replaced: it keeps the old memfd mapped until it is told.
+      for (sending_slot& each : sending_slots_) {
+        if (each.map.bytes().size() < size || !each.file) each = new_sending_slot(size);
+      }
+    }
     loan_size_ = size;
     lent_ = true;
     return slot.map.bytes().first(size);
@@ -172,8 +181,9 @@ std::unique_ptr<Transport> make_memfd(const TransportParams&) {
           std::to_string(memfd_in_flight) +
           ") and announced by its size and slot over an AF_UNIX SOCK_SEQPACKET pair per "
           "direction; the receiver checks the seals and reads it in place (zero copies beyond "
-          "building); a slot is reused only after the receiver's 1-B acknowledgement; peer "
-          "death read as end of file");
+          "building); a slot is reused only after the receiver's 1-B acknowledgement; each wait "
+          "on the socket spins " + std::to_string(spin_time.count()) +
+          " us before it blocks; peer death read as end of file");
 }
 
 }  // namespace baselines

@@ -15,6 +15,7 @@
 
 #include "baselines/transports.hpp"
 #include "memfd.hpp"
+#include "spin_wait.hpp"
 
 namespace baselines {
 namespace memfd_detail {
@@ -22,10 +23,12 @@ namespace {
 
 constexpr std::size_t max_notice_descriptors = 4;
 
-// recvmsg, retried on EINTR and once on ECONNRESET: a SEQPACKET socket whose peer closed with
-// unread packets of its own reports ECONNRESET once, before what the peer sent us is read out;
-// what follows is that, then end of file.
+// recvmsg after a spin (spin_wait.hpp: as the cma transports wait), retried on EINTR and once on
+// ECONNRESET: a SEQPACKET socket whose peer closed with unread packets of its own reports
+// ECONNRESET once, before what the peer sent us is read out; what follows is that, then end of
+// file.
 ssize_t receive_packet(const pipes::fd& socket, msghdr& message, int flags) {
+  spin_until_readable(socket.get());
   for (bool reset_seen = false;;) {
     const ssize_t n = ::recvmsg(socket.get(), &message, flags);
     if (n >= 0) return n;

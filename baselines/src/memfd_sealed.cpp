@@ -31,6 +31,7 @@
 #include "baselines/transports.hpp"
 #include "memfd.hpp"
 #include "memfd_common.hpp"
+#include "spin_wait.hpp"
 
 namespace baselines {
 namespace {
@@ -129,7 +130,9 @@ std::unique_ptr<Transport> make_memfd_sealed(const TransportParams&) {
       "read-only and reads it in place (zero copies beyond building); at most " +
           std::to_string(memfd_in_flight) +
           " messages unacknowledged per direction (a 1-B acknowledgement when the receiver "
-          "releases one); peer death read as end of file");
+          "releases one); each wait on the socket spins " +
+          std::to_string(spin_time.count()) + " us before it blocks; peer death read as end of "
+          "file");
 }
 
 }  // namespace baselines

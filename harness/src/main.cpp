@@ -1,5 +1,5 @@
-// pipebench: registers <workload>/<transport>/bytes:<N> for every selected transport, workload
-// and size, and runs them with Google Benchmark.
+// pipebench: registers <workload>/<transport>/bytes:<N> (openloop: /load:<percent> after it) for
+// every selected transport, workload, size and load, and runs them with Google Benchmark.
 #include <benchmark/benchmark.h>
 #include <signal.h>
 
@@ -21,6 +21,8 @@ namespace {
 
 using harness::workload;
 
+constexpr workload all_workloads[] = {workload::throughput, workload::latency, workload::openloop};
+
 bool selected(const std::vector<std::string>& chosen, std::string_view id) {
   return chosen.empty() || std::find(chosen.begin(), chosen.end(), id) != chosen.end();
 }
@@ -28,6 +30,18 @@ bool selected(const std::vector<std::string>& chosen, std::string_view id) {
 // A transport on request runs only when --transports names it.
 bool selected(const std::vector<std::string>& chosen, const harness::transport_entry& t) {
   return t.on_request ? !chosen.empty() && selected(chosen, t.id) : selected(chosen, t.id);
+}
+
+// openloop runs only when --workloads names it: it measures each transport's peak first and
+// runs at several loads, which the default sweep has no time for.
+bool selected(const std::vector<std::string>& chosen, workload w) {
+  if (chosen.empty()) return w != workload::openloop;
+  return selected(chosen, harness::name_of(w));
+}
+
+// The loads a benchmark of `w` runs at: a percentage of the peak for openloop, none (0) otherwise.
+std::vector<int> loads_of(workload w, const harness::sweep_options& options) {
+  return w == workload::openloop ? options.loads : std::vector<int>{0};
 }
 
 // The value of a `--name=value` flag in argv, or nullptr.
@@ -63,6 +77,13 @@ int main(int argc, char** argv) {
   for (const auto& id : options.transports) {
     if (!harness::find_transport(id)) {
       std::cerr << "pipebench: unknown transport '" << id << "' (--list shows them)\n";
+      return 2;
+    }
+  }
+  for (const auto& id : options.workloads) {
+    if (std::none_of(std::begin(all_workloads), std::end(all_workloads),
+                     [&](workload w) { return harness::name_of(w) == id; })) {
+      std::cerr << "pipebench: unknown workload '" << id << "'\n\n" << harness::sweep_usage();
       return 2;
     }
   }
@@ -117,19 +138,24 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("repetitions", std::to_string(repetitions));
 
   harness::repetition_runner runner(settings, min_time, options.corrupt_repetition);
-  for (workload w : {workload::throughput, workload::latency}) {
-    if (!selected(options.workloads, harness::name_of(w))) continue;
+  for (workload w : all_workloads) {
+    if (!selected(options.workloads, w)) continue;
     for (const auto& transport : harness::transports()) {
       if (!selected(options.transports, transport)) continue;
+      // memcpy is one process: there is no second one to pace, and no queue between them.
+      if (w == workload::openloop && transport.in_process()) continue;
       for (std::size_t size : options.sizes) {
-        const std::string name = harness::benchmark_name(w, transport.id, size);
-        for (int r = 0; r < repetitions; ++r) {
-          benchmark::RegisterBenchmark(name.c_str(),
-                                       [w, &transport, size, &runner](benchmark::State& state) {
-                                         runner.run(state, w, transport, size);
-                                       })
-              ->UseManualTime()
-              ->Unit(benchmark::kMicrosecond);
+        for (int load : loads_of(w, options)) {
+          const std::string name = harness::benchmark_name(w, transport.id, size, load);
+          for (int r = 0; r < repetitions; ++r) {
+            benchmark::RegisterBenchmark(
+                name.c_str(),
+                [w, &transport, size, load, &runner](benchmark::State& state) {
+                  runner.run(state, w, transport, size, load);
+                })
+                ->UseManualTime()
+                ->Unit(benchmark::kMicrosecond);
+          }
         }
       }
     }

@@ -1,6 +1,9 @@
 #include "repetition_runner.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <numeric>
+#include <string_view>
 
 #include "host_facts.hpp"
 #include "message_count.hpp"
@@ -12,6 +15,32 @@ namespace {
 // regenerate them); beyond this the cache starts over.
 constexpr std::size_t pool_cache_budget = std::size_t{4} << 30;
 
+// The fewest messages an open-loop repetition sends, whatever the rate.
+constexpr std::uint64_t min_open_loop_messages = 1000;
+// A transport's peak is the fastest of this many throughput runs: on a shared machine noise only
+// ever slows a run down, and a low peak would offer every load below what it says.
+constexpr int peak_runs = 3;
+
+// An open-loop repetition at a share of the transport's peak.
+struct open_loop_plan {
+  double peak = 0;  // messages per second
+  int load_percent = 0;
+  std::chrono::nanoseconds interval{0};  // between intended sends
+  std::uint64_t count = 0;
+
+  double offered() const noexcept { return 1e9 / static_cast<double>(interval.count()); }
+};
+
+open_loop_plan plan_open_loop(double peak, int load_percent, double min_time) {
+  open_loop_plan plan{.peak = peak, .load_percent = load_percent};
+  const double rate = peak * load_percent / 100;
+  plan.interval = std::chrono::nanoseconds(std::max<std::int64_t>(1, std::llround(1e9 / rate)));
+  const double lasting = std::ceil(min_time * plan.offered());
+  plan.count = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(std::min(lasting, 1e18)),
+                                         min_open_loop_messages, max_messages);
+  return plan;
+}
+
 // Every row carries the configuration that produced it (Google Benchmark's label).
 void label(benchmark::State& state, const run_result& result) {
   if (!result.description.empty()) state.SetLabel(result.description);
@@ -20,6 +49,17 @@ void label(benchmark::State& state, const run_result& result) {
 void report_failure(benchmark::State& state, const run_result& result) {
   label(state, result);
   state.SkipWithError(result.error.c_str());
+}
+
+void report_percentiles(benchmark::State& state, std::string_view prefix,
+                        const latency_summary& latency) {
+  auto& c = state.counters;
+  const std::string p(prefix);
+  c[p + "p50_ns"] = static_cast<double>(latency.p50_ns);
+  c[p + "p90_ns"] = static_cast<double>(latency.p90_ns);
+  c[p + "p99_ns"] = static_cast<double>(latency.p99_ns);
+  c[p + "p999_ns"] = static_cast<double>(latency.p999_ns);
+  c[p + "max_ns"] = static_cast<double>(latency.max_ns);
 }
 
 void report_success(benchmark::State& state, workload w, const run_result& result,
@@ -38,7 +78,9 @@ void report_success(benchmark::State& state, workload w, const run_result& resul
     c["bytes_per_second"] = Counter(messages * static_cast<double>(pool.message_size()) / seconds,
                                     Counter::kDefaults, Counter::kIs1024);
   }
-  c["cpu_s_per_GiB"] = result.cpu_seconds_per_gib();
+  // The open-loop sender spins up to each message's due time: its CPU time is the pacing, not
+  // the transport.
+  if (w != workload::openloop) c["cpu_s_per_GiB"] = result.cpu_seconds_per_gib();
   c["verified"] = 1;
   c["messages"] = messages;
   c["pool_bytes"] =
@@ -49,13 +91,17 @@ void report_success(benchmark::State& state, workload w, const run_result& resul
     c["pipe_capacity"] =
         Counter(static_cast<double>(*result.pipe_capacity), Counter::kDefaults, Counter::kIs1024);
   }
-  if (w == workload::latency) {
-    c["rtt_p50_ns"] = static_cast<double>(result.latency.p50_ns);
-    c["rtt_p90_ns"] = static_cast<double>(result.latency.p90_ns);
-    c["rtt_p99_ns"] = static_cast<double>(result.latency.p99_ns);
-    c["rtt_p999_ns"] = static_cast<double>(result.latency.p999_ns);
-    c["rtt_max_ns"] = static_cast<double>(result.latency.max_ns);
-  }
+  if (w == workload::latency) report_percentiles(state, "rtt_", result.latency);
+  if (w == workload::openloop) report_percentiles(state, "lat_", result.latency);
+}
+
+void report_open_loop(benchmark::State& state, const open_loop_plan& plan,
+                      const run_result& result) {
+  auto& c = state.counters;
+  c["peak_msgs_per_s"] = plan.peak;
+  c["load_pct"] = plan.load_percent;
+  c["offered_msgs_per_s"] = plan.offered();
+  c["achieved_msgs_per_s"] = static_cast<double>(plan.count) / result.seconds;
 }
 
 }  // namespace
@@ -96,21 +142,52 @@ std::uint64_t repetition_runner::message_count(const std::string& name, workload
   }
 }
 
+double repetition_runner::peak_rate(const transport_entry& transport, payload_pool& pool,
+                                    run_result& failure) {
+  const std::string name =
+      benchmark_name(workload::throughput, transport.id, pool.message_size());
+  if (auto it = peaks_.find(name); it != peaks_.end()) return it->second;
+  const std::uint64_t count = message_count(name, workload::throughput, transport, pool, failure);
+  if (count == 0) return 0;
+  double fastest = 0;
+  for (int i = 0; i < peak_runs; ++i) {
+    run_result result = run_workload(workload::throughput, transport, pool, count, settings_);
+    if (!result.ok()) {
+      if (!result.skipped) result.error = "measuring the peak: " + result.error;
+      failure = std::move(result);
+      return 0;
+    }
+    fastest = std::max(fastest, static_cast<double>(count) / result.seconds);
+  }
+  return peaks_[name] = fastest;
+}
+
 void repetition_runner::run(benchmark::State& state, workload w, const transport_entry& transport,
-                            std::size_t size) {
-  const std::string name = benchmark_name(w, transport.id, size);
+                            std::size_t size, int load_percent) {
+  const std::string name = benchmark_name(w, transport.id, size, load_percent);
   const int repetition = ++repetitions_started_[name];
   payload_pool& pool = pool_for(size);
 
-  run_result failure;
-  const std::uint64_t count = message_count(name, w, transport, pool, failure);
-  if (count == 0) return report_failure(state, failure);
-
   run_settings settings = settings_;
   settings.inject_corruption = repetition == corrupt_repetition_;
+  run_result failure;
+  std::uint64_t count = 0;
+  open_loop_plan plan;
+  if (w == workload::openloop) {
+    const double peak = peak_rate(transport, pool, failure);
+    if (peak == 0) return report_failure(state, failure);
+    plan = plan_open_loop(peak, load_percent, min_time_);
+    settings.send_interval = plan.interval;
+    count = plan.count;
+  } else {
+    count = message_count(name, w, transport, pool, failure);
+    if (count == 0) return report_failure(state, failure);
+  }
+
   const run_result result = run_workload(w, transport, pool, count, settings);
   if (!result.ok()) return report_failure(state, result);
   report_success(state, w, result, pool, count);
+  if (w == workload::openloop) report_open_loop(state, plan, result);
 }
 
 }  // namespace harness

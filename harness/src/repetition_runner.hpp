@@ -6,6 +6,12 @@
 // its other repetitions, which Google Benchmark's random interleaving shuffles among every other
 // benchmark's. The reported time is per message (per round trip), as if each message were an
 // iteration. A failed repetition becomes an error row with its reason; the sweep goes on.
+//
+// An openloop repetition sends at a share of the transport's peak rate at that size: the fastest
+// of three throughput runs of the calibrated count, measured the first time a load of that
+// transport and size runs, then reused by its other loads and repetitions (every row records it). Its count is
+// what lasts `min_time` at the offered rate, and never under a thousand messages, so that p99.9
+// is not just the largest delay.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -27,7 +33,9 @@ class repetition_runner {
   // sweep_options (0: none).
   repetition_runner(run_settings settings, double min_time, int corrupt_repetition);
 
-  void run(benchmark::State& state, workload w, const transport_entry& transport, std::size_t size);
+  // `load_percent`: openloop only, the offered load as a percentage of the peak.
+  void run(benchmark::State& state, workload w, const transport_entry& transport, std::size_t size,
+           int load_percent = 0);
 
  private:
   payload_pool& pool_for(std::size_t size);
@@ -35,6 +43,9 @@ class repetition_runner {
   // pilot run failed (that repetition reports it; the next one calibrates again).
   std::uint64_t message_count(const std::string& name, workload w, const transport_entry& transport,
                               payload_pool& pool, run_result& failure);
+  // The transport's peak in messages per second at the pool's message size, measuring it first
+  // if needed; 0 with `failure` set when that run failed (the next repetition measures again).
+  double peak_rate(const transport_entry& transport, payload_pool& pool, run_result& failure);
 
   run_settings settings_;
   double min_time_;
@@ -42,6 +53,7 @@ class repetition_runner {
   std::size_t llc_bytes_;  // sizes the payload pools (payload_pool::pool_bytes_for)
   std::map<std::size_t, std::unique_ptr<payload_pool>> pools_;  // by message size
   std::map<std::string, std::uint64_t> counts_;                 // by benchmark name
+  std::map<std::string, double> peaks_;  // messages per second, by throughput benchmark name
   std::map<std::string, int> repetitions_started_;              // by benchmark name
 };
 

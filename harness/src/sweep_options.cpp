@@ -73,7 +73,10 @@ std::string sweep_usage() {
          "  --quick                 small sweep: 64 B, 4 KiB, 64 KiB, 1 MiB, short runs\n"
          "  --sizes=64,4K,1M        message sizes (default 64 B to 64 MiB in steps of 4)\n"
          "  --transports=a,b        transport ids (default all; --list shows them)\n"
-         "  --workloads=throughput,latency\n"
+         "  --workloads=throughput,latency,openloop\n"
+         "                          (default throughput,latency; openloop only when named)\n"
+         "  --loads=10,50,90        openloop: offered loads, in percent of each transport's\n"
+         "                          peak at that size (default 10,50,90)\n"
          "  --cpus=L,F              CPUs for leader and follower (default the first two;\n"
          "                          --cpus=none to leave them unpinned)\n"
          "  --stall-timeout=SEC     fail a run that makes no progress for SEC (default 5)\n"
@@ -106,6 +109,14 @@ sweep_options parse_sweep_options(int& argc, char** argv) {
       options.transports = split(*v);
     } else if (auto v = value_of("--workloads")) {
       options.workloads = split(*v);
+    } else if (auto v = value_of("--loads")) {
+      options.loads.clear();
+      for (const auto& load : split(*v)) {
+        options.loads.push_back(parse_int(load, "load"));
+        if (options.loads.back() < 1 || options.loads.back() > 100) {
+          throw std::invalid_argument("--loads takes percentages from 1 to 100: " + load);
+        }
+      }
     } else if (auto v = value_of("--cpus")) {
       if (*v == "none") {
         options.leader_cpu = options.follower_cpu = -1;

@@ -12,7 +12,11 @@ namespace harness {
 struct sweep_options {
   std::vector<std::size_t> sizes;       // message sizes in bytes
   std::vector<std::string> transports;  // ids; empty means all
-  std::vector<std::string> workloads;   // "throughput", "latency"; empty means both
+  // "throughput", "latency", "openloop"; empty means throughput and latency (openloop runs only
+  // when named: it measures each transport's peak first, and runs at several loads).
+  std::vector<std::string> workloads;
+  // openloop: the offered loads, each a percentage of the transport's peak at that size.
+  std::vector<int> loads = {10, 50, 90};
   int leader_cpu = -1;
   int follower_cpu = -1;
   std::chrono::milliseconds stall_timeout = std::chrono::seconds(5);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <optional>
 #include <stdexcept>
+#include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "payload_pool.hpp"
@@ -49,12 +51,19 @@ void check(const payload_pool& pool, std::uint64_t seq, std::span<const std::byt
 // The message that goes through before the clock starts; its stamp is one no timed message has.
 constexpr std::uint64_t warm_up_seq = ~std::uint64_t{0};
 
-// What a receiving side checks. With `corrupt_at` set (the run_settings test seam), message
-// `*corrupt_at` is checked as a copy with one byte flipped, which fails like real corruption.
+// What a receiving side checks, and the run_settings test seams it honours. With `corrupt_at`
+// set, message `*corrupt_at` is checked as a copy with one byte flipped, which fails like real
+// corruption; with `stall_at` set, the side sleeps for `stall` before receiving that message.
 class receiver_check {
  public:
-  receiver_check(const payload_pool& pool, std::optional<std::uint64_t> corrupt_at)
-      : pool_(pool), corrupt_at_(corrupt_at) {}
+  receiver_check(const payload_pool& pool, std::optional<std::uint64_t> corrupt_at,
+                 std::optional<std::uint64_t> stall_at, std::chrono::milliseconds stall)
+      : pool_(pool), corrupt_at_(corrupt_at), stall_at_(stall_at), stall_(stall) {}
+
+  // Call before receiving message `seq`: the stall seam sleeps there.
+  void before_receiving(std::uint64_t seq) const {
+    if (stall_at_ == seq) std::this_thread::sleep_for(stall_);
+  }
 
   void operator()(std::uint64_t seq, std::span<const std::byte> received) const {
     if (corrupt_at_ != seq || received.empty()) return check(pool_, seq, received);
@@ -68,14 +77,60 @@ class receiver_check {
  private:
   const payload_pool& pool_;
   std::optional<std::uint64_t> corrupt_at_;
+  std::optional<std::uint64_t> stall_at_;
+  std::chrono::milliseconds stall_;
 };
 
-role_report throughput_sender(Channel& channel, role_context& context, payload_pool& pool,
-                              std::uint64_t count) {
+// The peer link carries a few plain values beside the transport: the open-loop start, and the
+// receiver's acknowledgement of the last message.
+template <typename T>
+void tell_peer(role_context& context, const T& value) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  pipes::write_all(context.peer_link(), std::as_bytes(std::span(&value, 1)));
+}
+
+template <typename T>
+T hear_from_peer(role_context& context, const char* what) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  T value{};
+  if (pipes::read_full(context.peer_link(), std::as_writable_bytes(std::span(&value, 1))) !=
+      sizeof value) {
+    throw std::runtime_error(std::string("the peer hung up without sending ") + what);
+  }
+  return value;
+}
+
+// The sender's end of a stream: returns once the receiver has checked all `count` messages.
+void await_acknowledgement(role_context& context, std::uint64_t count) {
+  const auto acknowledged = hear_from_peer<std::uint64_t>(context, "its acknowledgement");
+  if (acknowledged != count) {
+    throw std::runtime_error("the receiver acknowledged " + std::to_string(acknowledged) + " of " +
+                             std::to_string(count) + " messages");
+  }
+}
+
+// A stream's sender before the clock: its pool touched, the warm-up message sent, ready.
+void ready_to_stream(Channel& channel, role_context& context, payload_pool& pool) {
   pool.prefault();
   send_message(channel, pool, warm_up_seq);
   channel.flush();
   context.ready();
+}
+
+// A stream's receiver: receives message `seq` and checks it, counting it in `report`.
+void receive_checked(Channel& channel, role_context& context, const receiver_check& check,
+                     std::span<std::byte> scratch, std::uint64_t seq, role_report& report) {
+  check.before_receiving(seq);
+  const auto received = channel.receive(scratch);
+  check(seq, received);
+  report.bytes_checked += received.size();
+  report.messages_checked = seq + 1;
+  context.progress(seq + 1);
+}
+
+role_report throughput_sender(Channel& channel, role_context& context, payload_pool& pool,
+                              std::uint64_t count) {
+  ready_to_stream(channel, context, pool);
   role_report report;
   const double cpu_start = process_cpu_seconds();
   const auto start = clock::now();
@@ -84,17 +139,9 @@ role_report throughput_sender(Channel& channel, role_context& context, payload_p
     context.progress(seq + 1);
   }
   channel.flush();
-  std::uint64_t acknowledged = 0;
-  if (pipes::read_full(context.peer_link(), std::as_writable_bytes(std::span(&acknowledged, 1))) !=
-      sizeof acknowledged) {
-    throw std::runtime_error("the receiver hung up without acknowledging");
-  }
+  await_acknowledgement(context, count);
   report.elapsed_s = seconds_since(start);
   report.cpu_s = process_cpu_seconds() - cpu_start;
-  if (acknowledged != count) {
-    throw std::runtime_error("the receiver acknowledged " + std::to_string(acknowledged) + " of " +
-                             std::to_string(count) + " messages");
-  }
   return report;
 }
 
@@ -106,13 +153,9 @@ role_report throughput_receiver(Channel& channel, role_context& context,
   role_report report;
   const double cpu_start = process_cpu_seconds();
   for (std::uint64_t seq = 0; seq < count; ++seq) {
-    const auto received = channel.receive(scratch);
-    check(seq, received);
-    report.bytes_checked += received.size();
-    report.messages_checked = seq + 1;
-    context.progress(seq + 1);
+    receive_checked(channel, context, check, scratch, seq, report);
   }
-  pipes::write_all(context.peer_link(), std::as_bytes(std::span(&report.messages_checked, 1)));
+  tell_peer(context, report.messages_checked);
   report.cpu_s = process_cpu_seconds() - cpu_start;
   return report;
 }
@@ -152,6 +195,7 @@ role_report latency_echoer(Channel& channel, role_context& context, const receiv
                            std::uint64_t count) {
   auto scratch = prefaulted(check.message_size());
   auto echo = [&](std::uint64_t seq) {
+    check.before_receiving(seq);
     const auto received = channel.receive(scratch);
     check(seq, received);
     channel.send(received);
@@ -171,6 +215,76 @@ role_report latency_echoer(Channel& channel, role_context& context, const receiv
   return report;
 }
 
+// When each message of an open-loop stream is due, on the steady clock: CLOCK_MONOTONIC, one
+// clock for every process on the host, so the receiver can subtract a time the sender chose.
+struct send_schedule {
+  clock::time_point start;
+  std::chrono::nanoseconds interval;
+
+  clock::time_point due(std::uint64_t seq) const {
+    return start + static_cast<std::chrono::nanoseconds::rep>(seq) * interval;
+  }
+};
+
+// Returns at `due`, or at once if it has passed. It sleeps while `due` is far off and spins for
+// the last stretch: a sleep overshoots by tens of µs (timer slack, the wake-up), and that
+// lateness would be charged to the transport as latency.
+void wait_until(clock::time_point due) {
+  constexpr auto spin_window = std::chrono::microseconds(200);
+  if (due - clock::now() > spin_window) std::this_thread::sleep_until(due - spin_window);
+  while (clock::now() < due) {
+  }
+}
+
+// How far in the future the first message is due when the sender picks the start: time for the
+// receiver to learn the start and be waiting in receive(), so message 0 is not charged for it.
+constexpr auto open_loop_head_start = std::chrono::milliseconds(1);
+
+// Sends message `seq` when it is due, or at once when already late (the lateness is queueing and
+// counts in its latency), flushing each one so that none waits in a batch.
+role_report open_loop_sender(Channel& channel, role_context& context, payload_pool& pool,
+                             std::uint64_t count, std::chrono::nanoseconds interval) {
+  ready_to_stream(channel, context, pool);
+  role_report report;
+  const double cpu_start = process_cpu_seconds();
+  const send_schedule schedule{clock::now() + open_loop_head_start, interval};
+  tell_peer(context, schedule.start);
+  for (std::uint64_t seq = 0; seq < count; ++seq) {
+    wait_until(schedule.due(seq));
+    send_message(channel, pool, seq);
+    channel.flush();
+    context.progress(seq + 1);
+  }
+  await_acknowledgement(context, count);
+  report.elapsed_s = seconds_since(schedule.start);
+  report.cpu_s = process_cpu_seconds() - cpu_start;
+  return report;
+}
+
+// Checks each message and records how long after its intended send time it was checked.
+role_report open_loop_receiver(Channel& channel, role_context& context,
+                               const receiver_check& check, std::uint64_t count,
+                               std::chrono::nanoseconds interval) {
+  auto scratch = prefaulted(check.message_size());
+  std::vector<std::uint64_t> latencies(count, 1);
+  check(warm_up_seq, channel.receive(scratch));
+  context.ready();
+  role_report report;
+  const double cpu_start = process_cpu_seconds();
+  const send_schedule schedule{hear_from_peer<clock::time_point>(context, "the start"), interval};
+  for (std::uint64_t seq = 0; seq < count; ++seq) {
+    receive_checked(channel, context, check, scratch, seq, report);
+    // Never negative: a message is sent no earlier than it is due.
+    latencies[seq] = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() -
+                                                                          schedule.due(seq))
+                         .count();
+  }
+  tell_peer(context, report.messages_checked);
+  report.cpu_s = process_cpu_seconds() - cpu_start;
+  report.latency = summarise(latencies);
+  return report;
+}
+
 // The memcpy ceiling: the same work in one process, with a copy where the transport would be.
 run_result run_in_process(workload w, payload_pool& pool, const receiver_check& check_there,
                           std::uint64_t count) {
@@ -186,6 +300,7 @@ run_result run_in_process(workload w, payload_pool& pool, const receiver_check& 
     for (std::uint64_t seq = 0; seq < count; ++seq) {
       const auto sent = w == workload::latency ? clock::now() : clock::time_point();
       const auto message = pool.message(seq);
+      check_there.before_receiving(seq);
       std::copy(message.begin(), message.end(), there.begin());
       check_there(seq, there);
       result.bytes_checked += there.size();
@@ -211,11 +326,23 @@ run_result run_in_process(workload w, payload_pool& pool, const receiver_check& 
 }  // namespace
 
 std::string_view name_of(workload w) noexcept {
-  return w == workload::throughput ? "throughput" : "latency";
+  switch (w) {
+    case workload::throughput:
+      return "throughput";
+    case workload::latency:
+      return "latency";
+    case workload::openloop:
+      return "openloop";
+  }
+  return "unknown";
 }
 
-std::string benchmark_name(workload w, std::string_view transport, std::size_t size) {
-  return std::string(name_of(w)) + "/" + std::string(transport) + "/bytes:" + std::to_string(size);
+std::string benchmark_name(workload w, std::string_view transport, std::size_t size,
+                           int load_percent) {
+  std::string name =
+      std::string(name_of(w)) + "/" + std::string(transport) + "/bytes:" + std::to_string(size);
+  if (w == workload::openloop) name += "/load:" + std::to_string(load_percent);
+  return name;
 }
 
 double run_result::cpu_seconds_per_gib() const noexcept {
@@ -226,9 +353,18 @@ double run_result::cpu_seconds_per_gib() const noexcept {
 run_result run_workload(workload w, const transport_entry& transport, payload_pool& pool,
                         std::uint64_t count, const run_settings& settings) {
   const std::size_t message_size = pool.message_size();
-  const receiver_check checker(
-      pool, settings.inject_corruption ? std::optional<std::uint64_t>(count / 2) : std::nullopt);
+  const auto middle = [&](bool injected) {
+    return injected ? std::optional<std::uint64_t>(count / 2) : std::nullopt;
+  };
+  const receiver_check checker(pool, middle(settings.inject_corruption),
+                               middle(settings.inject_stall.count() > 0), settings.inject_stall);
   if (transport.in_process()) {
+    if (w == workload::openloop) {
+      run_result result;
+      result.skipped = true;
+      result.error = "skipped: an open loop paces a second process, and memcpy has none";
+      return result;
+    }
     run_result result = run_in_process(w, pool, checker, count);
     result.description = describe(transport, message_size);
     return result;
@@ -261,6 +397,15 @@ run_result run_workload(workload w, const transport_entry& transport, payload_po
     follower.body = [&](Channel& c, role_context& ctx) {
       return throughput_receiver(c, ctx, checker, count);
     };
+  } else if (w == workload::openloop) {
+    leader.name = "sender";
+    leader.body = [&](Channel& c, role_context& ctx) {
+      return open_loop_sender(c, ctx, pool, count, settings.send_interval);
+    };
+    follower.name = "receiver";
+    follower.body = [&](Channel& c, role_context& ctx) {
+      return open_loop_receiver(c, ctx, checker, count, settings.send_interval);
+    };
   } else {
     leader.name = "pinger";
     leader.body = [&](Channel& c, role_context& ctx) {
@@ -280,7 +425,9 @@ run_result run_workload(workload w, const transport_entry& transport, payload_po
   }
   result.seconds = outcome.leader.elapsed_s;
   result.cpu_seconds = outcome.leader.cpu_s + outcome.follower.cpu_s;
-  result.latency = outcome.leader.latency;
+  // The side that timed the messages: the pinger its round trips, the open-loop receiver each
+  // message's delay.
+  result.latency = w == workload::openloop ? outcome.follower.latency : outcome.leader.latency;
   result.messages = outcome.follower.messages_checked;
   result.bytes_checked = outcome.leader.bytes_checked + outcome.follower.bytes_checked;
   const std::uint64_t expected_messages = count;

@@ -44,6 +44,23 @@ TEST(SweepOptions, quick_sweep_sizes) {
   EXPECT_EQ(harness::parse_sweep_options(argc, args.pointers.data()).sizes, harness::quick_sizes());
 }
 
+TEST(SweepOptions, open_loop_loads_default_to_10_50_90_percent) {
+  argv_builder defaults({"pipebench"});
+  int argc = defaults.argc();
+  EXPECT_EQ(harness::parse_sweep_options(argc, defaults.pointers.data()).loads,
+            (std::vector<int>{10, 50, 90}));
+  argv_builder chosen({"pipebench", "--loads=25,100"});
+  argc = chosen.argc();
+  EXPECT_EQ(harness::parse_sweep_options(argc, chosen.pointers.data()).loads,
+            (std::vector<int>{25, 100}));
+  for (const char* bad : {"--loads=0", "--loads=101", "--loads=50,x"}) {
+    argv_builder args({"pipebench", bad});
+    argc = args.argc();
+    EXPECT_THROW(harness::parse_sweep_options(argc, args.pointers.data()), std::invalid_argument)
+        << bad;
+  }
+}
+
 TEST(SweepOptions, malformed_values_are_rejected_with_a_message) {
   argv_builder args({"pipebench", "--sizes=12Q"});
   int argc = args.argc();

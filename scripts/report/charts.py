@@ -23,6 +23,7 @@ from matplotlib.patches import Patch  # noqa: E402
 
 import analysis as an  # noqa: E402
 import capacity  # noqa: E402
+import openloop  # noqa: E402
 import transports as tp  # noqa: E402
 from transports import roles  # noqa: E402
 from results import Run  # noqa: E402
@@ -552,6 +553,58 @@ def _capacity_panel(ax, run: Run, variant: str, pts: Sequence[capacity.Point],
     _legend(ax, notes, "below", ncol=2, prefix="")
 
 
+def openloop_latency(run: Run, directory: str) -> bool:
+    """The open loop: p50, p99 and p99.9 (rows) against the offered rate, a column per message
+    size, a line per transport through its loads; ringed points fell behind the rate offered.
+    False, and no file, when the run has no openloop rows."""
+    sizes = openloop.sizes(run)
+    if not sizes:
+        return False
+    fig, axes = _figure("Open-loop latency against the offered rate: one-way, from each "
+                        "message's intended send time, at shares of each transport's own peak "
+                        "(lower is better)", run, len(sizes), 6.5 * len(sizes) + 2.5, 11,
+                        nrows=len(openloop.PERCENTILES))
+    for row, (name, counter) in enumerate(openloop.PERCENTILES):
+        for col, size in enumerate(sizes):
+            ax = axes[row * len(sizes) + col]
+            ax.set_title(f"{name} at {human_size(size)}")
+            for t in openloop.transports(run):
+                pts = openloop.curve(run, t, size)
+                if not pts:
+                    continue
+                ax.plot([p.offered for p in pts], [p.latency[counter] / 1e3 for p in pts],
+                        **_style(t))
+                behind = [p for p in pts if not p.kept_up]
+                ax.plot([p.offered for p in behind], [p.latency[counter] / 1e3 for p in behind],
+                        linestyle="none", marker="o", markersize=11, markerfacecolor="none",
+                        markeredgecolor="#d62728")
+            for bound in openloop.BOUNDS_NS:
+                ax.axhline(bound / 1e3, color="#666666", linestyle=":", linewidth=1.0)
+            ax.set_xscale("log")
+            ax.set_xlabel("offered rate (messages/s)")
+            _plain_log_y(ax, f"{name} latency (µs)")
+    top_right = axes[len(sizes) - 1]
+    top_right.plot([], [], linestyle="none", marker="o", markersize=11, markerfacecolor="none",
+                   markeredgecolor="#d62728", label="fell behind: the queue grew all run")
+    top_right.plot([], [], color="#666666", linestyle=":", label="100 µs and 1 ms")
+    _legend(top_right, _openloop_not_drawn(run, sizes))
+    _save(fig, directory, "openloop_latency")
+    return True
+
+
+def _openloop_not_drawn(run: Run, sizes: Sequence[int]) -> List[str]:
+    """'<transport> <size> at <load>% (error)' for each open-loop benchmark without a point."""
+    notes = []
+    for t in openloop.transports(run):
+        for size in sizes:
+            for load in openloop.loads(run):
+                m = run.get(openloop.at(load), t, size)
+                if m is not None and openloop.point(run, t, size, load) is None:
+                    why = "skipped" if m.skipped else "error" if not m.ok else "no latency"
+                    notes.append(f"{t} {human_size(size)} at {load}% ({why})")
+    return notes
+
+
 # Name, title (for the report's captions), and the function that draws it, in report order.
 # A chart with nothing to draw in a run returns False: no file is written, and the report
 # embeds none.
@@ -563,11 +616,13 @@ CHARTS: List[Tuple[str, str, Callable[[Run, str], Optional[bool]]]] = [
     ("tuned_vs_rivals", f"{roles.lead} against each rival", tuned_vs_rivals),
     ("cpp_vs_python", "C++ against Python's multiprocessing", cpp_vs_python),
     ("pipe_capacity", "Throughput against the pipe capacity got", pipe_capacity),
+    ("openloop_latency", "Open-loop latency against the offered rate", openloop_latency),
 ]
 
 
 def draw_all(run: Run, directory: str) -> Dict[str, str]:
     """Writes every chart; returns {name: title} of those written."""
+    run = openloop.by_load(run)  # one benchmark per open-loop load (openloop.py says why)
     written = {}
     for name, title, draw in CHARTS:
         if draw(run, directory) is not False:

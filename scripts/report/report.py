@@ -9,7 +9,7 @@ figures differ at all is decided by one rule (analysis.compare, stated at the to
 report): a gap the rule does not accept is written as a tie, never as a win or a gain.
 
 A section that is a concept of its own lives in a module of its own (large_messages.py,
-capacity.py), and every section writes a value, or its absence, through cells.py.
+capacity.py, openloop.py), and every section writes a value, or its absence, through cells.py.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import analysis as an
 import capacity
+import openloop
 import transports as tp
 from capacity import capacity_section
 from cells import (CACHE_MARK, DISTURBED_MARK, SAME_CODE_MARK, SHORT_MARK, Lines, absent, cell,
@@ -1005,6 +1006,7 @@ def _appendix(run: Run) -> Lines:
 
 def render(run: Run, charts: Dict[str, str]) -> str:
     """The whole report; `charts` maps the chart files written ({name: title}) to embed."""
+    run = openloop.by_load(run)  # one benchmark per open-loop load (openloop.py says why)
     lines: Lines = []
     lines += _header(run)
     lines += _trust(run)
@@ -1014,6 +1016,7 @@ def render(run: Run, charts: Dict[str, str]) -> str:
     lines += _fractions(run)
     lines += large_messages(run)
     lines += capacity_section(run) + _chart(charts, "pipe_capacity")
+    lines += openloop.section(run) + _chart(charts, "openloop_latency")
     lines += _cpu(run, charts)
     lines += _python(run, charts)
     lines += _machine(run)

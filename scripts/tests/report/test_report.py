@@ -62,6 +62,19 @@ def make_run(parent, name, edit=None, files=("pipebench.json", "python.json")):
     return run_dir
 
 
+def draw_keeping_figure(draw, run, directory):
+    """Runs the chart function `draw(run, directory)`; returns what it returned and the figure
+    it saved (None if it saved none), for a test to inspect its panels."""
+    import charts  # imported here: the other tests of this module need no matplotlib
+    kept = []
+    save = charts._save
+    charts._save = lambda fig, where, name: kept.append(fig) or save(fig, where, name)
+    try:
+        return draw(run, directory), (kept[0] if kept else None)
+    finally:
+        charts._save = save
+
+
 def section_of(report_text, title):
     """The report's section whose heading starts with `title`, up to the next one."""
     start = report_text.index("\n## " + title)

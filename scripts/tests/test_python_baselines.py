@@ -193,7 +193,10 @@ class FailureTest(unittest.TestCase):
                                   "(exited with status 3)", row["error_message"])
                     self.assertNotIn("verified", row)
                     self.assertEqual((row["iterations"], row["real_time"]), (0, 0.0))
-                self.assertLess(took, 20)
+                # A hang guard, not a speed test: the message above already says the death was
+                # seen as one (end of file), not waited out as a stall. Four benchmarks take
+                # 12-22 s on a loaded 2-CPU machine.
+                self.assertLess(took, 90)
 
     def test_a_frozen_receiver_is_reported_as_a_stall(self):
         for transport in ("py_pipe", "py_queue", "py_shared_memory"):

@@ -21,7 +21,8 @@ namespace {
 
 using harness::workload;
 
-constexpr workload all_workloads[] = {workload::throughput, workload::latency, workload::openloop};
+constexpr workload all_workloads[] = {workload::throughput, workload::latency, workload::openloop,
+                                      workload::pairs};
 
 bool selected(const std::vector<std::string>& chosen, std::string_view id) {
   return chosen.empty() || std::find(chosen.begin(), chosen.end(), id) != chosen.end();
@@ -32,16 +33,20 @@ bool selected(const std::vector<std::string>& chosen, const harness::transport_e
   return t.on_request ? !chosen.empty() && selected(chosen, t.id) : selected(chosen, t.id);
 }
 
-// openloop runs only when --workloads names it: it measures each transport's peak first and
-// runs at several loads, which the default sweep has no time for.
+// openloop and pairs run only when --workloads names them: openloop measures each transport's
+// peak first and runs at several loads, pairs runs each cell at several pair counts; the default
+// sweep has no time for either.
 bool selected(const std::vector<std::string>& chosen, workload w) {
-  if (chosen.empty()) return w != workload::openloop;
+  if (chosen.empty()) return w == workload::throughput || w == workload::latency;
   return selected(chosen, harness::name_of(w));
 }
 
-// The loads a benchmark of `w` runs at: a percentage of the peak for openloop, none (0) otherwise.
-std::vector<int> loads_of(workload w, const harness::sweep_options& options) {
-  return w == workload::openloop ? options.loads : std::vector<int>{0};
+// The scales a benchmark of `w` runs at: the offered loads for openloop (a percentage of the
+// peak), the pair counts for pairs, none (0) otherwise.
+std::vector<int> scales_of(workload w, const harness::sweep_options& options) {
+  if (w == workload::openloop) return options.loads;
+  if (w == workload::pairs) return options.pair_counts;
+  return {0};
 }
 
 // The value of a `--name=value` flag in argv, or nullptr.
@@ -142,16 +147,17 @@ int main(int argc, char** argv) {
     if (!selected(options.workloads, w)) continue;
     for (const auto& transport : harness::transports()) {
       if (!selected(options.transports, transport)) continue;
-      // memcpy is one process: there is no second one to pace, and no queue between them.
-      if (w == workload::openloop && transport.in_process()) continue;
+      // memcpy is one process: there is no second one to pace or to pair.
+      const bool paced_or_paired = w == workload::openloop || w == workload::pairs;
+      if (paced_or_paired && transport.in_process()) continue;
       for (std::size_t size : options.sizes) {
-        for (int load : loads_of(w, options)) {
-          const std::string name = harness::benchmark_name(w, transport.id, size, load);
+        for (int scale : scales_of(w, options)) {
+          const std::string name = harness::benchmark_name(w, transport.id, size, scale);
           for (int r = 0; r < repetitions; ++r) {
             benchmark::RegisterBenchmark(
                 name.c_str(),
-                [w, &transport, size, load, &runner](benchmark::State& state) {
-                  runner.run(state, w, transport, size, load);
+                [w, &transport, size, scale, &runner](benchmark::State& state) {
+                  runner.run(state, w, transport, size, scale);
                 })
                 ->UseManualTime()
                 ->Unit(benchmark::kMicrosecond);

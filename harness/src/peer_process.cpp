@@ -271,7 +271,8 @@ double process_cpu_seconds() noexcept {
 }
 
 pair_outcome run_pair(std::unique_ptr<baselines::Transport> transport, const role& leader,
-                      const role& follower, std::chrono::milliseconds stall_timeout) {
+                      const role& follower, std::chrono::milliseconds stall_timeout,
+                      const std::function<bool()>& before_go) {
   shared_progress_mapping progress;
   auto [leader_control, leader_control_child] = pipes::open_socketpair(SOCK_SEQPACKET);
   auto [follower_control, follower_control_child] = pipes::open_socketpair(SOCK_SEQPACKET);
@@ -303,6 +304,7 @@ pair_outcome run_pair(std::unique_ptr<baselines::Transport> transport, const rol
         supervise(children, stall_timeout, [](const child* c) { return c->ready || c->reported; });
   }
   transport.reset();  // both sides are open: drop the controller's copies and names
+  if (outcome.ok() && before_go && !before_go()) outcome.error = "not started: the group stopped";
   if (outcome.ok()) {
     const host_activity_meter meter;
     for (child* c : children) {

@@ -77,9 +77,14 @@ struct pair_outcome {
 // Runs `leader` and `follower` on their sides of `transport` in two new processes and returns
 // their reports. A child that dies or fails, or a pair that makes no progress for
 // `stall_timeout`, ends the run with `error` set and both children killed and reaped.
+//
+// `before_go`, when given, runs once both sides are ready, just before the clock starts: several
+// pairs started together wait there for each other (pair_group.hpp). When it returns false the
+// run ends unstarted, with `error` saying so.
 pair_outcome run_pair(std::unique_ptr<baselines::Transport> transport, const role& leader,
                       const role& follower,
-                      std::chrono::milliseconds stall_timeout = std::chrono::seconds(5));
+                      std::chrono::milliseconds stall_timeout = std::chrono::seconds(5),
+                      const std::function<bool()>& before_go = {});
 
 // CPU time (user + system) used so far by the calling process, in seconds.
 double process_cpu_seconds() noexcept;

@@ -69,12 +69,13 @@ void report_success(benchmark::State& state, workload w, const run_result& resul
   label(state, result);
   using benchmark::Counter;
   const double seconds = result.seconds;
-  const double messages = static_cast<double>(count);
+  // Every pair's messages for pairs; `count` (each direction's) otherwise.
+  const double messages = static_cast<double>(w == workload::pairs ? result.messages : count);
   // Per message (per round trip), as if each message were one of Google Benchmark's iterations.
   state.SetIterationTime(seconds / messages);
   auto& c = state.counters;
   c["items_per_second"] = messages / seconds;
-  if (w == workload::throughput) {
+  if (w == workload::throughput || w == workload::pairs) {
     c["bytes_per_second"] = Counter(messages * static_cast<double>(pool.message_size()) / seconds,
                                     Counter::kDefaults, Counter::kIs1024);
   }
@@ -93,6 +94,7 @@ void report_success(benchmark::State& state, workload w, const run_result& resul
   }
   if (w == workload::latency) report_percentiles(state, "rtt_", result.latency);
   if (w == workload::openloop) report_percentiles(state, "lat_", result.latency);
+  if (w == workload::pairs) c["slowest_pair_share"] = result.slowest_pair_share;
 }
 
 void report_open_loop(benchmark::State& state, const open_loop_plan& plan,
@@ -123,10 +125,11 @@ payload_pool& repetition_runner::pool_for(std::size_t size) {
 
 std::uint64_t repetition_runner::message_count(const std::string& name, workload w,
                                                const transport_entry& transport, payload_pool& pool,
-                                               run_result& failure) {
+                                               const run_settings& settings, run_result& failure) {
   if (auto it = counts_.find(name); it != counts_.end()) return it->second;
-  run_settings pilot_settings = settings_;
+  run_settings pilot_settings = settings;
   pilot_settings.inject_corruption = false;
+  pilot_settings.inject_stall = {};
   for (std::uint64_t pilot = 1;;) {
     run_result result = run_workload(w, transport, pool, pilot, pilot_settings);
     if (!result.ok()) {
@@ -147,7 +150,8 @@ double repetition_runner::peak_rate(const transport_entry& transport, payload_po
   const std::string name =
       benchmark_name(workload::throughput, transport.id, pool.message_size());
   if (auto it = peaks_.find(name); it != peaks_.end()) return it->second;
-  const std::uint64_t count = message_count(name, workload::throughput, transport, pool, failure);
+  const std::uint64_t count =
+      message_count(name, workload::throughput, transport, pool, settings_, failure);
   if (count == 0) return 0;
   double fastest = 0;
   for (int i = 0; i < peak_runs; ++i) {
@@ -163,8 +167,8 @@ double repetition_runner::peak_rate(const transport_entry& transport, payload_po
 }
 
 void repetition_runner::run(benchmark::State& state, workload w, const transport_entry& transport,
-                            std::size_t size, int load_percent) {
-  const std::string name = benchmark_name(w, transport.id, size, load_percent);
+                            std::size_t size, int scale) {
+  const std::string name = benchmark_name(w, transport.id, size, scale);
   const int repetition = ++repetitions_started_[name];
   payload_pool& pool = pool_for(size);
 
@@ -176,11 +180,12 @@ void repetition_runner::run(benchmark::State& state, workload w, const transport
   if (w == workload::openloop) {
     const double peak = peak_rate(transport, pool, failure);
     if (peak == 0) return report_failure(state, failure);
-    plan = plan_open_loop(peak, load_percent, min_time_);
+    plan = plan_open_loop(peak, scale, min_time_);
     settings.send_interval = plan.interval;
     count = plan.count;
   } else {
-    count = message_count(name, w, transport, pool, failure);
+    if (w == workload::pairs) settings.pairs = scale;
+    count = message_count(name, w, transport, pool, settings, failure);
     if (count == 0) return report_failure(state, failure);
   }
 

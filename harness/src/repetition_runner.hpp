@@ -33,16 +33,18 @@ class repetition_runner {
   // sweep_options (0: none).
   repetition_runner(run_settings settings, double min_time, int corrupt_repetition);
 
-  // `load_percent`: openloop only, the offered load as a percentage of the peak.
+  // `scale`: openloop's offered load, a percentage of the peak; pairs' number of pairs.
   void run(benchmark::State& state, workload w, const transport_entry& transport, std::size_t size,
-           int load_percent = 0);
+           int scale = 0);
 
  private:
   payload_pool& pool_for(std::size_t size);
   // The calibrated count of `name`, calibrating it first if needed; 0 with `failure` set when a
   // pilot run failed (that repetition reports it; the next one calibrates again).
+  // The pilot runs use `settings` (for pairs, the number of pairs) without the test seams.
   std::uint64_t message_count(const std::string& name, workload w, const transport_entry& transport,
-                              payload_pool& pool, run_result& failure);
+                              payload_pool& pool, const run_settings& settings,
+                              run_result& failure);
   // The transport's peak in messages per second at the pool's message size, measuring it first
   // if needed; 0 with `failure` set when that run failed (the next repetition measures again).
   double peak_rate(const transport_entry& transport, payload_pool& pool, run_result& failure);

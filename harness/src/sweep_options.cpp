@@ -73,10 +73,12 @@ std::string sweep_usage() {
          "  --quick                 small sweep: 64 B, 4 KiB, 64 KiB, 1 MiB, short runs\n"
          "  --sizes=64,4K,1M        message sizes (default 64 B to 64 MiB in steps of 4)\n"
          "  --transports=a,b        transport ids (default all; --list shows them)\n"
-         "  --workloads=throughput,latency,openloop\n"
-         "                          (default throughput,latency; openloop only when named)\n"
+         "  --workloads=throughput,latency,openloop,pairs\n"
+         "                          (default throughput,latency; openloop and pairs only\n"
+         "                          when named)\n"
          "  --loads=10,50,90        openloop: offered loads, in percent of each transport's\n"
          "                          peak at that size (default 10,50,90)\n"
+         "  --pairs=1,2,4           pairs: how many pairs run at once (default 1,2,4)\n"
          "  --cpus=L,F              CPUs for leader and follower (default the first two;\n"
          "                          --cpus=none to leave them unpinned)\n"
          "  --stall-timeout=SEC     fail a run that makes no progress for SEC (default 5)\n"
@@ -115,6 +117,14 @@ sweep_options parse_sweep_options(int& argc, char** argv) {
         options.loads.push_back(parse_int(load, "load"));
         if (options.loads.back() < 1 || options.loads.back() > 100) {
           throw std::invalid_argument("--loads takes percentages from 1 to 100: " + load);
+        }
+      }
+    } else if (auto v = value_of("--pairs")) {
+      options.pair_counts.clear();
+      for (const auto& count : split(*v)) {
+        options.pair_counts.push_back(parse_int(count, "pair count"));
+        if (options.pair_counts.back() < 1 || options.pair_counts.back() > 64) {
+          throw std::invalid_argument("--pairs takes pair counts from 1 to 64: " + count);
         }
       }
     } else if (auto v = value_of("--cpus")) {

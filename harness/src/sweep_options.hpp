@@ -12,11 +12,14 @@ namespace harness {
 struct sweep_options {
   std::vector<std::size_t> sizes;       // message sizes in bytes
   std::vector<std::string> transports;  // ids; empty means all
-  // "throughput", "latency", "openloop"; empty means throughput and latency (openloop runs only
-  // when named: it measures each transport's peak first, and runs at several loads).
+  // "throughput", "latency", "openloop", "pairs"; empty means throughput and latency (openloop
+  // and pairs run only when named: openloop measures each transport's peak first and runs at
+  // several loads, pairs runs each cell at several pair counts).
   std::vector<std::string> workloads;
   // openloop: the offered loads, each a percentage of the transport's peak at that size.
   std::vector<int> loads = {10, 50, 90};
+  // pairs: how many pairs run at once, one benchmark each.
+  std::vector<int> pair_counts = {1, 2, 4};
   int leader_cpu = -1;
   int follower_cpu = -1;
   std::chrono::milliseconds stall_timeout = std::chrono::seconds(5);

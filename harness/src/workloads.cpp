@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "pair_group.hpp"
 #include "payload_pool.hpp"
 #include "peer_process.hpp"
 
@@ -323,6 +324,40 @@ run_result run_in_process(workload w, payload_pool& pool, const receiver_check& 
   return result;
 }
 
+// The pairs workload: `settings.pairs` throughput pairs at once, each moving `count` messages.
+// `result` holds what was learnt making the transport once (its description); the pairs' figures
+// are added up, the timed phase is the slowest pair's.
+run_result run_pairs(run_result result, const transport_entry& transport, std::size_t message_size,
+                     std::uint64_t count, const role& leader, const role& follower,
+                     const run_settings& settings) {
+  const auto outcome = run_pair_group(
+      static_cast<std::size_t>(settings.pairs),
+      [&] { return transport.make({.message_size = message_size}); }, leader, follower,
+      settings.stall_timeout);
+  result.host = outcome.host;
+  if (!outcome.ok()) {
+    result.error = outcome.error;
+    return result;
+  }
+  double rate_sum = 0, slowest_rate = 0;
+  for (const pair_outcome& pair : outcome.pairs) {
+    result.seconds = std::max(result.seconds, pair.leader.elapsed_s);
+    result.cpu_seconds += pair.leader.cpu_s + pair.follower.cpu_s;
+    result.messages += pair.follower.messages_checked;
+    result.bytes_checked += pair.follower.bytes_checked;
+    const double rate = static_cast<double>(pair.follower.bytes_checked) / pair.leader.elapsed_s;
+    rate_sum += rate;
+    slowest_rate = slowest_rate == 0 ? rate : std::min(slowest_rate, rate);
+  }
+  result.slowest_pair_share = slowest_rate / (rate_sum / static_cast<double>(outcome.pairs.size()));
+  const std::uint64_t expected_bytes = outcome.pairs.size() * count * message_size;
+  if (result.bytes_checked != expected_bytes) {
+    result.error = "only " + std::to_string(result.bytes_checked) + " of " +
+                   std::to_string(expected_bytes) + " bytes were checked";
+  }
+  return result;
+}
+
 }  // namespace
 
 std::string_view name_of(workload w) noexcept {
@@ -333,15 +368,17 @@ std::string_view name_of(workload w) noexcept {
       return "latency";
     case workload::openloop:
       return "openloop";
+    case workload::pairs:
+      return "pairs";
   }
   return "unknown";
 }
 
-std::string benchmark_name(workload w, std::string_view transport, std::size_t size,
-                           int load_percent) {
+std::string benchmark_name(workload w, std::string_view transport, std::size_t size, int scale) {
   std::string name =
       std::string(name_of(w)) + "/" + std::string(transport) + "/bytes:" + std::to_string(size);
-  if (w == workload::openloop) name += "/load:" + std::to_string(load_percent);
+  if (w == workload::openloop) name += "/load:" + std::to_string(scale);
+  if (w == workload::pairs) name += "/pairs:" + std::to_string(scale);
   return name;
 }
 
@@ -359,10 +396,10 @@ run_result run_workload(workload w, const transport_entry& transport, payload_po
   const receiver_check checker(pool, middle(settings.inject_corruption),
                                middle(settings.inject_stall.count() > 0), settings.inject_stall);
   if (transport.in_process()) {
-    if (w == workload::openloop) {
+    if (w == workload::openloop || w == workload::pairs) {
       run_result result;
       result.skipped = true;
-      result.error = "skipped: an open loop paces a second process, and memcpy has none";
+      result.error = "skipped: memcpy has no second process to pace or to pair";
       return result;
     }
     run_result result = run_in_process(w, pool, checker, count);
@@ -388,7 +425,7 @@ run_result run_workload(workload w, const transport_entry& transport, payload_po
   role leader, follower;
   leader.cpu = settings.leader_cpu;
   follower.cpu = settings.follower_cpu;
-  if (w == workload::throughput) {
+  if (w == workload::throughput || w == workload::pairs) {
     leader.name = "sender";
     leader.body = [&](Channel& c, role_context& ctx) {
       return throughput_sender(c, ctx, pool, count);
@@ -417,6 +454,11 @@ run_result run_workload(workload w, const transport_entry& transport, payload_po
     };
   }
 
+  if (w == workload::pairs) {
+    made.reset();  // each pair makes its own, in its own process: none may hold another's
+    return run_pairs(std::move(result), transport, message_size, count, leader, follower,
+                     settings);
+  }
   const pair_outcome outcome = run_pair(std::move(made), leader, follower, settings.stall_timeout);
   result.host = outcome.host;
   if (!outcome.ok()) {

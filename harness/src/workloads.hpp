@@ -9,6 +9,8 @@
 //     sending again, so a stalled receiver also stalls the sender and the queue that a steady
 //     stream would have built never forms ("coordinated omission"); here it forms, and every
 //     message that waited in it shows the wait in the percentiles.
+//   pairs: the throughput workload in several independent pairs at once, started together
+//     (pair_group.hpp); what they move together, and how evenly.
 // All check every byte received (payload_pool::check) and fail the run on any mismatch. Before
 // the clock starts, one warm-up message (or round trip) goes through the transport, so that
 // everything a side allocates on first use (a staging ring, a loan buffer, a read-ahead buffer)
@@ -28,14 +30,15 @@
 
 namespace harness {
 
-enum class workload { throughput, latency, openloop };
+enum class workload { throughput, latency, openloop, pairs };
 
 std::string_view name_of(workload w) noexcept;
 
-// "<workload>/<transport>/bytes:<N>", with "/load:<load_percent>" for openloop: a benchmark's
-// name in the results (DESIGN.md).
+// "<workload>/<transport>/bytes:<N>", with "/load:<scale>" for openloop (the offered load, a
+// percentage of the peak) and "/pairs:<scale>" for pairs: a benchmark's name in the results
+// (DESIGN.md).
 std::string benchmark_name(workload w, std::string_view transport, std::size_t size,
-                           int load_percent = 0);
+                           int scale = 0);
 
 struct run_settings {
   int leader_cpu = -1;  // -1: not pinned
@@ -43,6 +46,8 @@ struct run_settings {
   std::chrono::milliseconds stall_timeout = std::chrono::seconds(5);
   // openloop: the time between two messages' intended send times (the offered load's inverse).
   std::chrono::nanoseconds send_interval{0};
+  // pairs: how many pairs run at once.
+  int pairs = 1;
   // Test seam: the receiving side treats the middle message as corrupted (one byte flipped in a
   // copy before the check), so the failure path of a real run can be exercised on demand.
   bool inject_corruption = false;
@@ -54,9 +59,13 @@ struct run_settings {
 struct run_result {
   std::string error;                // empty on success
   bool skipped = false;             // the transport cannot carry this size; `error` says why
-  double seconds = 0;               // the timed phase (openloop: from the first intended send)
-  std::uint64_t messages = 0;       // messages the receiving side checked (each direction)
-  std::uint64_t bytes_checked = 0;  // bytes checked, both directions
+  double seconds = 0;  // the timed phase (openloop: from the first intended send; pairs: the
+                       // slowest pair's)
+  std::uint64_t messages = 0;       // messages the receiving side checked (each direction; pairs:
+                                    // all pairs')
+  std::uint64_t bytes_checked = 0;  // bytes checked, both directions (pairs: all pairs')
+  // pairs: the slowest pair's throughput as a share of the pairs' mean (1: all alike).
+  double slowest_pair_share = 0;
   double cpu_seconds = 0;           // both processes, user + system
   // latency: round trips; openloop: one-way, from each message's intended send time to its check.
   latency_summary latency;
@@ -69,7 +78,8 @@ struct run_result {
   double cpu_seconds_per_gib() const noexcept;
 };
 
-// Runs `count` messages of `pool.message_size()` bytes from `pool` over `transport`.
+// Runs `count` messages of `pool.message_size()` bytes from `pool` over `transport` (pairs:
+// `count` in each pair).
 run_result run_workload(workload w, const transport_entry& transport, payload_pool& pool,
                         std::uint64_t count, const run_settings& settings);
 

@@ -1,6 +1,7 @@
 # Runs `pipebench` on one small size for every transport and checks the JSON it writes: every
 # transport has a throughput and a latency row, none errored, each says verified = 1, and each
-# carries the counters of DESIGN.md. Then the runs on request: capacity rows, and the open loop.
+# carries the counters of DESIGN.md. Then the runs on request: capacity rows, the open loop, and
+# pairs.
 cmake_minimum_required(VERSION 3.25)
 execute_process(COMMAND ${PIPEBENCH} --list OUTPUT_VARIABLE listing RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
@@ -48,8 +49,8 @@ set(seen "")
 math(EXPR last "${count} - 1")
 foreach(i RANGE ${last})
   expect_verified(${i})
-  if(name MATCHES "^openloop/")
-    message(FATAL_ERROR "${name}: the open loop runs only when --workloads names it")
+  if(name MATCHES "^(openloop|pairs)/")
+    message(FATAL_ERROR "${name}: openloop and pairs run only when --workloads names them")
   elseif(name MATCHES "^throughput/")
     set(counters bytes_per_second items_per_second cpu_s_per_GiB)
   else()
@@ -115,3 +116,28 @@ foreach(i 0 1)
   endforeach()
 endforeach()
 message(STATUS "pipebench smoke: openloop rows run, verified, with their counters")
+
+# Pairs: two pairs at once per transport, named by their count, verified, with the aggregate
+# throughput and the slowest pair's share.
+run_pipebench(--workloads=pairs --transports=tuned_pipe,shm_ring,zmq_ipc --sizes=4K --pairs=2)
+string(JSON count LENGTH "${json}" benchmarks)
+if(NOT count EQUAL 3)
+  message(FATAL_ERROR "expected 3 pairs rows, got ${count}")
+endif()
+foreach(i 0 1 2)
+  expect_verified(${i})
+  if(NOT name MATCHES "^pairs/(tuned_pipe|shm_ring|zmq_ipc)/bytes:4096/pairs:2/manual_time$")
+    message(FATAL_ERROR "unexpected pairs row ${name}")
+  endif()
+  foreach(counter bytes_per_second items_per_second cpu_s_per_GiB slowest_pair_share)
+    string(JSON value ERROR_VARIABLE missing GET "${json}" benchmarks ${i} ${counter})
+    if(missing)
+      message(FATAL_ERROR "${name} lacks the counter ${counter}")
+    endif()
+  endforeach()
+  string(JSON messages GET "${json}" benchmarks ${i} messages)
+  if(messages LESS 2)
+    message(FATAL_ERROR "${name}: ${messages} messages, fewer than one per pair")
+  endif()
+endforeach()
+message(STATUS "pipebench smoke: pairs rows run, verified, with their counters")

@@ -61,6 +61,23 @@ TEST(SweepOptions, open_loop_loads_default_to_10_50_90_percent) {
   }
 }
 
+TEST(SweepOptions, pair_counts_default_to_1_2_4) {
+  argv_builder defaults({"pipebench"});
+  int argc = defaults.argc();
+  EXPECT_EQ(harness::parse_sweep_options(argc, defaults.pointers.data()).pair_counts,
+            (std::vector<int>{1, 2, 4}));
+  argv_builder chosen({"pipebench", "--pairs=3,8"});
+  argc = chosen.argc();
+  EXPECT_EQ(harness::parse_sweep_options(argc, chosen.pointers.data()).pair_counts,
+            (std::vector<int>{3, 8}));
+  for (const char* bad : {"--pairs=0", "--pairs=65", "--pairs=2,x"}) {
+    argv_builder args({"pipebench", bad});
+    argc = args.argc();
+    EXPECT_THROW(harness::parse_sweep_options(argc, args.pointers.data()), std::invalid_argument)
+        << bad;
+  }
+}
+
 TEST(SweepOptions, malformed_values_are_rejected_with_a_message) {
   argv_builder args({"pipebench", "--sizes=12Q"});
   int argc = args.argc();

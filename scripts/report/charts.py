@@ -622,7 +622,6 @@ CHARTS: List[Tuple[str, str, Callable[[Run, str], Optional[bool]]]] = [
 
 def draw_all(run: Run, directory: str) -> Dict[str, str]:
     """Writes every chart; returns {name: title} of those written."""
-    run = openloop.by_load(run)  # one benchmark per open-loop load (openloop.py says why)
     written = {}
     for name, title, draw in CHARTS:
         if draw(run, directory) is not False:

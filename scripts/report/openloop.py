@@ -6,21 +6,17 @@ the sender too and the queue a steady stream would build never forms; here it fo
 message that waited in it counts. The section draws p50, p99 and p99.9 against the offered rate,
 and gives each transport's highest offered rate whose p99 stayed under 100 µs and under 1 ms.
 
-The harness names the rows `openloop/<transport>/bytes:<N>/load:<percent>`. results.py keys a
-measurement by workload, transport and size, which would pool a transport's loads into one, so
-`by_load` rebuilds the openloop measurements one per load, keyed by the workload `at(load)`
-("openloop@50%"); report.py and charts.py apply it first, so that every section, the failure
-list and the header's repetition count see one benchmark per load.
+The harness names the rows `openloop/<transport>/bytes:<N>/load:<percent>`; results.py keys each
+load as a benchmark of its own, under the workload `at(load)` ("openloop@50%"), so that every
+section, the failure list and the header's repetition count see one benchmark per load.
 """
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import statistics
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import results
 import transports as tp
 from cells import Lines, marks, size_label, table
 from results import Measurement, Run
@@ -33,7 +29,6 @@ BOUNDS_NS = (100_000, 1_000_000)  # the p99 budgets the section answers for: 100
 # Below this share of its offered rate a transport fell behind: its queue grew all run long.
 KEPT_UP = 0.95
 
-_ROW = re.compile(r"^openloop/(?P<transport>[^/]+)/bytes:(?P<size>\d+)/load:(?P<load>\d+)(?:/|$)")
 _AT = re.compile(r"^openloop@(?P<load>\d+)%$")
 
 
@@ -45,23 +40,6 @@ def at(load: int) -> str:
 def load_of(workload: str) -> Optional[int]:
     m = _AT.match(workload)
     return int(m.group("load")) if m else None
-
-
-def by_load(run: Run) -> Run:
-    """`run` with its openloop measurements rebuilt one per load (from pipebench.json's rows,
-    summarised as results.py summarises every benchmark); `run` itself when it has none."""
-    if not any(w == WORKLOAD for w, _t, _s in run.measurements):
-        return run
-    grouped: Dict[results.Key, List[dict]] = {}
-    source = "pipebench.json"
-    for row in results.load_json(os.path.join(run.directory, source))["benchmarks"]:
-        m = _ROW.match(row.get("run_name") or row.get("name", ""))
-        if m:
-            key = (at(int(m.group("load"))), m.group("transport"), int(m.group("size")))
-            grouped.setdefault(key, []).append(row)
-    kept = {k: v for k, v in run.measurements.items() if k[0] != WORKLOAD}
-    kept.update({k: results._summarise(k, rows, source) for k, rows in grouped.items()})
-    return dataclasses.replace(run, measurements=kept)
 
 
 def loads(run: Run) -> List[int]:
@@ -130,7 +108,7 @@ TITLE = "Open-loop latency: delay at a fixed offered load"
 
 
 def section(run: Run) -> Lines:
-    """The section, on a run that went through `by_load`."""
+    """The section."""
     out = [f"## {TITLE}", ""]
     if not loads(run):
         return out + ["Not measured in this run: run `./scripts/bench --openloop`, or `pipebench "

@@ -1006,7 +1006,6 @@ def _appendix(run: Run) -> Lines:
 
 def render(run: Run, charts: Dict[str, str]) -> str:
     """The whole report; `charts` maps the chart files written ({name: title}) to embed."""
-    run = openloop.by_load(run)  # one benchmark per open-loop load (openloop.py says why)
     lines: Lines = []
     lines += _header(run)
     lines += _trust(run)

@@ -31,7 +31,12 @@ RESULT_FILES = ("pipebench.json", "python.json")
 
 WORKLOADS = ("throughput", "latency")
 
-_NAME = re.compile(r"^(?P<workload>[^/]+)/(?P<transport>[^/]+)/bytes:(?P<size>\d+)(?:[/_].*)?$")
+_NAME = re.compile(r"^(?P<workload>[^/]+)/(?P<transport>[^/]+)/bytes:(?P<size>\d+)"
+                   r"(?:/(?P<scale>load|pairs):(?P<value>\d+))?(?:[/_].*)?$")
+# A workload run at several scales keeps each scale a benchmark of its own, under a workload
+# named for it: openloop/<t>/bytes:<N>/load:50 is keyed ("openloop@50%", t, N), and
+# pairs/<t>/bytes:<N>/pairs:4 ("pairs@4", t, N).
+_SCALE_TEXT = {"load": "{}%", "pairs": "{}"}
 
 # Fields of a Google Benchmark row that are not counters.
 _NOT_COUNTERS = {"name", "family_index", "per_family_instance_index", "run_name", "run_type",
@@ -184,7 +189,10 @@ def parse_name(name: str) -> Optional[Key]:
     m = _NAME.match(name)
     if not m:
         return None
-    return m.group("workload"), m.group("transport"), int(m.group("size"))
+    workload = m.group("workload")
+    if m.group("scale"):
+        workload += "@" + _SCALE_TEXT[m.group("scale")].format(int(m.group("value")))
+    return workload, m.group("transport"), int(m.group("size"))
 
 
 def load_json(path: str) -> dict:

@@ -51,7 +51,7 @@ class Section(RenderedSection):
 class Measured(Section):
 
     def test_each_load_is_a_benchmark_of_its_own(self):
-        run = openloop.by_load(self.loaded)
+        run = self.loaded
         self.assertEqual(openloop.loads(run), [10, 50, 90])
         m = run.get(openloop.at(50), "tuned_pipe", 64)
         self.assertEqual((m.n_ok, m.ran), (3, 3))
@@ -147,7 +147,7 @@ class Chart(Section):
     def setUpClass(cls):
         super().setUpClass()
         _drawn, figure = draw_keeping_figure(charts.openloop_latency,
-                                             openloop.by_load(cls.loaded), cls.tmp)
+                                             cls.loaded, cls.tmp)
         cls.axes = figure.axes
 
     def test_panels_and_lines(self):
@@ -166,3 +166,17 @@ class Chart(Section):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ScaledBenchmarkNames(unittest.TestCase):
+    """results.parse_name keeps each scale of a workload apart: an open-loop load, a pair count."""
+
+    def test_a_load_and_a_pair_count_name_their_own_workload(self):
+        self.assertEqual(results.parse_name("openloop/tuned_pipe/bytes:64/load:50/manual_time"),
+                         ("openloop@50%", "tuned_pipe", 64))
+        self.assertEqual(results.parse_name("pairs/shm_ring/bytes:4096/pairs:4/manual_time"),
+                         ("pairs@4", "shm_ring", 4096))
+        self.assertEqual(results.parse_name("throughput/tuned_pipe/bytes:64/manual_time"),
+                         ("throughput", "tuned_pipe", 64))
+        self.assertEqual(openloop.load_of(results.parse_name(
+            "openloop/shm_ring/bytes:64/load:90")[0]), 90)

@@ -34,6 +34,7 @@ One concept per module, as in harness/src (its names in brackets):
   channels            what a side sends and receives through, once its transport is open
   transports          the Python transports, made by the controller before the fork
   cpp_peer            py_from_tuned_pipe: a C++ `pipes` sender or pinger on the leader's side
+  tuned_module        the project's Python module, tunedpipe, for py_tuned_pipe*
   transport_registry  every transport by id (transport_registry)
   workloads           what each side does: sender/receiver, pinger/echoer (workloads)
   child               a child process's life, its links to the controller, the fault seam

@@ -3,9 +3,11 @@ from typing import Dict
 
 from .cpp_peer import FromTunedPipeTransport
 from .transports import (BigBufferPipeTransport, DuplexPipeTransport, PipeTransport,
-                         QueueTransport, SharedMemoryTransport)
+                         QueueTransport, SharedMemoryTransport, TunedPipeOutOfBandTransport,
+                         TunedPipeTransport)
 
 TRANSPORTS: Dict[str, type] = {
     t.id: t for t in (PipeTransport, BigBufferPipeTransport, DuplexPipeTransport, QueueTransport,
-                      SharedMemoryTransport, FromTunedPipeTransport)
+                      SharedMemoryTransport, FromTunedPipeTransport, TunedPipeTransport,
+                      TunedPipeOutOfBandTransport)
 }

@@ -4,11 +4,12 @@ import fcntl
 from typing import TYPE_CHECKING, Optional, Tuple
 
 from .byte_sizes import size_text
-from .channels import (Channel, ConnectionChannel, PipeChannel, QueueChannel,
+from .channels import (Channel, ConnectionChannel, ObjectChannel, PipeChannel, QueueChannel,
                        SharedMemoryChannel, SharedMemoryRing)
 from .errors import describe_exception
 from .host import first_line
 from .payload import PayloadPool
+from . import tuned_module
 from .workloads import LEADER, WORKLOADS, Role
 
 if TYPE_CHECKING:
@@ -77,9 +78,13 @@ class PipeTransport(Transport):
                "send_bytes/recv_bytes")
 
     def __init__(self, ctx, pool: PayloadPool):
-        self._forward = ctx.Pipe(duplex=False)
-        self._back = ctx.Pipe(duplex=False)
+        self._forward = self.make_pipe(ctx)
+        self._back = self.make_pipe(ctx)
         self.sizing = "the default"  # how the pipes got their capacity, for the label
+
+    def make_pipe(self, ctx):
+        """One direction's (receiving end, sending end)."""
+        return ctx.Pipe(duplex=False)
 
     def label(self, pipe_capacity: Optional[int]) -> str:
         got = size_text(pipe_capacity) if pipe_capacity else "of unknown capacity"
@@ -125,6 +130,41 @@ class BigBufferPipeTransport(PipeTransport):
         self.sizing = f"asked {size_text(wanted)}"
         if refusals:
             self.sizing += f"; refused: {'; '.join(refusals)}"
+
+
+class TunedPipeTransport(PipeTransport):
+    """py_pipe's code through the project's module: tunedpipe.Pipe(duplex=False) is a
+    drop-in for multiprocessing's, over the pipes library with its default options."""
+
+    id = "py_tuned_pipe"
+    summary = ("tunedpipe.Pipe(duplex=False) per direction (pipes/python: the pipes library, "
+               "default options, as a Python module), send_bytes/recv_bytes")
+
+    def __init__(self, ctx, pool: PayloadPool):
+        super().__init__(ctx, pool)
+        self.sizing = "pipes' default: pipe-max-size"
+
+    @classmethod
+    def unavailable(cls, settings: "Settings") -> Optional[str]:
+        return tuned_module.unavailable()
+
+    def make_pipe(self, ctx):
+        return tuned_module.module().Pipe(duplex=False)
+
+
+class TunedPipeOutOfBandTransport(TunedPipeTransport):
+    """Objects instead of bytes: what pickling costs when large buffers go out of band."""
+
+    id = "py_tuned_pipe_oob"
+    summary = ("tunedpipe.Pipe(duplex=False, oob=True) per direction: send/recv of "
+               "{'payload': PickleBuffer(message)}, the pickle in one frame and the buffer out "
+               "of band in its own, received into a new bytearray")
+
+    def make_pipe(self, ctx):
+        return tuned_module.module().Pipe(duplex=False, oob=True)
+
+    def open(self, side: int) -> Channel:
+        return ObjectChannel(*self.ends(side))
 
 
 class DuplexPipeTransport(Transport):

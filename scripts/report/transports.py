@@ -81,6 +81,8 @@ class Roles:
     python_big_buffer: str  # python_pipe with the pipe grown: what one line of Python buys
     python_pickling: str  # Python's Queue: the same kind of pipe with pickling in front
     python_from_lead: str  # a Python receiver fed by the lead's C++ sender
+    python_lead: str  # the lead as a Python module (tunedpipe), Python on both sides
+    python_lead_objects: str  # python_lead sending objects, their buffers out of band
 
 
 roles = Roles(
@@ -104,6 +106,8 @@ roles = Roles(
     python_big_buffer="py_pipe_bigbuf",
     python_pickling="py_queue",
     python_from_lead="py_from_tuned_pipe",
+    python_lead="py_tuned_pipe",
+    python_lead_objects="py_tuned_pipe_oob",
 )
 
 # send_batch gathers messages up to this size; a larger message goes alone through send_bytes
@@ -202,6 +206,12 @@ _CATALOGUE = [
               "(receiver checks in place)", "#7b4173", "D", ":", 1.8, copies=ONE_COPY),
     Transport(roles.python_from_lead, PYTHON, "Python's multiprocessing with the tuned pipe "
               "(see scripts/PYTHON_BASELINES.md)", "#e7969c", "v", ":", 1.8, copies=TWO_COPIES),
+    Transport(roles.python_lead, PYTHON, "the pipes library as a Python module (tunedpipe), "
+              "Python on both sides: send_bytes/recv_bytes", "#a50f15", "s", ":", 2.2,
+              copies=TWO_COPIES),
+    Transport(roles.python_lead_objects, PYTHON, f"{roles.python_lead} sending objects with "
+              "send/recv, each message a buffer pickled out of band (protocol 5)", "#fb6a4a",
+              "D", ":", 1.8, copies=TWO_COPIES),
 ]
 
 # -- the capacity study (issue 16) ------------------------------------------------------------
@@ -336,6 +346,11 @@ PYTHON_PAIRS: List[PythonPair] = [
     # Its latency echo goes back through a plain pipe written by Python, unlike the lead's.
     PythonPair(roles.python_from_lead, roles.lead, "the same C++ pipes sender; a Python "
                "receiver against a C++ one", False),
+    PythonPair(roles.python_lead, roles.lead, "the pipes library with its default options on "
+               "both sides, called from Python", True),
+    # Not only the language differs: Python pickles an object around each message.
+    PythonPair(roles.python_lead_objects, roles.lead, "the pipes library on both sides; Python "
+               "sends an object holding the message, its buffer out of band", True),
 ]
 
 

@@ -168,7 +168,7 @@ class FullRun(PlottedRun):
         # tuned_pipe_built at 1 MiB: 2 of 3 succeeded; zmq_tcp's latency at 64 KiB: 1 of 3.
         self.assertInReport("| `tuned_pipe_built` | pipe | 0.25 | 4.00 | 6.00† |")
         self.assertInReport("| `zmq_tcp` | rival | 70.0 µs | 100 µs† | 1.00 ms |")
-        self.assertInReport("the median of 3 repetitions (2 of 146 values from fewer, marked †)")
+        self.assertInReport("the median of 3 repetitions (2 of 158 values from fewer, marked †)")
 
     def test_every_failed_repetition_is_listed_corruption_first(self):
         gaps = self.section("Not measured, skipped and failed").splitlines()
@@ -250,6 +250,12 @@ class FullRun(PlottedRun):
                             "pipe-max-size, no other lever): at 1 MiB, 1.20 GiB/s against "
                             "2.00 GiB/s, 60% of C++.")
         self.assertInReport("| `py_from_tuned_pipe` ÷ `tuned_pipe` | 0.080× | 0.38× | 0.25× |")
+        # The module: Python on both sides through pipes, bytes and then objects out of band.
+        self.assertInReport("| `py_tuned_pipe` ÷ `tuned_pipe` | 0.12× | 0.50× | 0.62× |")
+        self.assertInReport("| `py_tuned_pipe_oob` ÷ `tuned_pipe` | 0.50× | 0.62× | 0.50× |")
+        self.assertInReport("- **`py_tuned_pipe` against `tuned_pipe`** (the pipes library with "
+                            "its default options on both sides, called from Python): at 1 MiB, "
+                            "5.00 GiB/s against 8.00 GiB/s, 62% of C++.")
         self.assertNotIn("what Python gets through", self.report)
 
     def test_verdict(self):

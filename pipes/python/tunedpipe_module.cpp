@@ -229,6 +229,12 @@ class connection {
     return {conn_.read_fd(), conn_.write_fd()};
   }
 
+  // Whether _release() would succeed: nothing read ahead, nothing part sent.
+  bool releasable() const {
+    check_open();
+    return conn_.releasable();
+  }
+
   // Gives up both descriptors, still open: (read end, write end), -1 for a missing one.
   std::pair<int, int> release() {
     check_open();
@@ -367,6 +373,8 @@ PYBIND11_MODULE(_tunedpipe, m) {
       .def("close", &connection::close)
       .def("_descriptors", &connection::descriptors,
            "(read end, write end), -1 for a missing one.")
+      .def("_releasable", &connection::releasable,
+           "Whether the descriptors hold the whole stream: nothing read ahead or part sent.")
       .def("_release", &connection::release,
            "Gives up the descriptors, open: (read end, write end), -1 for a missing one.");
 }

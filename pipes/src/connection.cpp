@@ -359,7 +359,7 @@ void Connection::close() {
 
 std::pair<fd, fd> Connection::release(std::error_code& ec) noexcept {
   ec.clear();
-  if ((reader_ && reader_->holds_unread()) || (writer_ && writer_->holds_partial_frame())) {
+  if (!releasable()) {
     ec = std::make_error_code(std::errc::device_or_resource_busy);
     return {};
   }
@@ -368,6 +368,10 @@ std::pair<fd, fd> Connection::release(std::error_code& ec) noexcept {
   reader_.reset();
   writer_.reset();
   return {std::move(read_end), std::move(write_end)};
+}
+
+bool Connection::releasable() const noexcept {
+  return !(reader_ && reader_->holds_unread()) && !(writer_ && writer_->holds_partial_frame());
 }
 
 std::pair<fd, fd> Connection::release() {

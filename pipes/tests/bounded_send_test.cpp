@@ -83,6 +83,7 @@ TEST(BoundedSend, a_partly_accepted_message_is_finished_by_the_next_send_of_any_
   auto [reader, writer] = pipes::make_pipe(pipes::levers_off());  // a 64 KiB pipe
   const auto big = pattern(200000, 1);  // larger than the pipe: accepted with a tail kept
   ASSERT_TRUE(writer.send_bytes_for(big, 50ms));
+  EXPECT_FALSE(writer.releasable());
   std::error_code ec;
   writer.release(ec);
   EXPECT_EQ(ec, std::errc::device_or_resource_busy) << "release would lose the kept tail";

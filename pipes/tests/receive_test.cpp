@@ -195,8 +195,10 @@ TEST(Release, refuses_while_read_ahead_holds_bytes) {
   const auto one = bytes_of("one");
   const auto two = bytes_of("two");
   const std::span<const std::byte> batch[] = {one, two};
+  EXPECT_TRUE(reader.releasable());
   writer.send_batch(batch);
   reader.recv_bytes();
+  EXPECT_FALSE(reader.releasable()) << "\"two\" is read ahead";
   std::error_code ec;
   const auto refused = reader.release(ec);
   EXPECT_FALSE(refused.first);
@@ -204,6 +206,7 @@ TEST(Release, refuses_while_read_ahead_holds_bytes) {
   EXPECT_EQ(ec, std::errc::device_or_resource_busy);
   EXPECT_THROW(reader.release(), std::system_error);
   EXPECT_EQ(text_of(reader.recv_bytes()), "two");  // unchanged and still usable
+  EXPECT_TRUE(reader.releasable());
 
   // A header consumed by a too-short receive is stream state too.
   writer.send_bytes(bytes_of("three"));

@@ -169,6 +169,10 @@ class Connection {
   // ahead (they would be lost or cut short); the connection is then unchanged.
   std::pair<fd, fd> release();
   std::pair<fd, fd> release(std::error_code& ec) noexcept;
+  // Whether release() would succeed now: no byte read ahead, nothing part sent. Ask before
+  // duplicating the descriptors to hand them on (as Python's multiprocessing passes a
+  // connection): what this object holds would not go with the duplicates.
+  bool releasable() const noexcept;
 
   // --- facts ---
 

@@ -2,9 +2,11 @@
 to a process already running; Python's own Connection or a C++ pipes program on the other end,
 every size both ways; a peer killed mid-conversation."""
 import array
+import errno
 import fcntl
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.reduction
 import os
 import pickle
 import signal
@@ -69,6 +71,21 @@ class StartMethods(Exchanges):
         with ours, control:
             self.exchange(ours, ours, [0, 1 << 20])
         self.finish(child)
+
+
+class HandingOver(unittest.TestCase):
+    def test_a_connection_holding_read_ahead_bytes_is_not_passed_on(self):
+        # Two messages in one write: receiving the first reads the second ahead, into this
+        # object; a duplicate of the descriptor would start after it, and it would be lost.
+        reader, writer = tunedpipe.Pipe(duplex=False)
+        with reader, writer:
+            os.write(writer.fileno(), b"\x00\x00\x00\x03one\x00\x00\x00\x03two")
+            self.assertEqual(reader.recv_bytes(), b"one")
+            with self.assertRaises(OSError) as refused:
+                multiprocessing.reduction.ForkingPickler.dumps(reader)
+            self.assertEqual(refused.exception.errno, errno.EBUSY)
+            self.assertEqual(reader.recv_bytes(), b"two")  # still here, still usable
+            multiprocessing.reduction.ForkingPickler.dumps(reader)  # and now it may go
 
 
 class PythonsConnection(Exchanges):

@@ -3,15 +3,21 @@ pickles it as duplicates of its descriptors (multiprocessing.reduction.DupFd: in
 spawn or forkserver child, sent over a Unix socket to a process already running), and the other
 side rebuilds a Connection around them. (With fork, the child simply inherits the object.)
 
-Pass a connection before it receives anything in this process: pipes reads ahead, and bytes it
-has read from the descriptor stay with this object, not with the duplicate.
+pipes reads ahead: bytes it has read from the descriptor stay with this object, not with the
+duplicates. Passing a connection that holds such bytes (or a message it has part sent) is refused
+with EBUSY, as detach() is, rather than losing them.
 """
+import errno
 from multiprocessing import reduction
 
 from .connection import Connection
 
 
 def reduce_connection(conn):
+    if not conn._releasable():
+        raise OSError(errno.EBUSY, "cannot pass this connection to another process: bytes it "
+                                   "has read ahead (or a message it has part sent) would not "
+                                   "go with it; receive them first")
     fds = conn.descriptors()
     duplicates = (tuple(map(reduction.DupFd, fds)) if isinstance(fds, tuple)
                   else reduction.DupFd(fds))

@@ -24,6 +24,7 @@ from matplotlib.patches import Patch  # noqa: E402
 import analysis as an  # noqa: E402
 import capacity  # noqa: E402
 import openloop  # noqa: E402
+import pairs as many_pairs  # noqa: E402  (`pairs` names the Python like-for-like pairs)
 import transports as tp  # noqa: E402
 from transports import roles  # noqa: E402
 from results import Run  # noqa: E402
@@ -605,6 +606,65 @@ def _openloop_not_drawn(run: Run, sizes: Sequence[int]) -> List[str]:
     return notes
 
 
+def pairs_throughput(run: Run, directory: str) -> bool:
+    """Many pairs at once: the pairs' aggregate throughput against how many ran at once, a panel
+    per message size, a line per transport; shaded, the counts at which the pairs oversubscribed
+    the CPUs. False, and no file, when the run has no pairs rows."""
+    sizes, counts = many_pairs.PAIRS.sizes(run), many_pairs.counts(run)
+    if not sizes:
+        return False
+    fig, axes = _figure("Many pairs at once: aggregate throughput against the number of pairs "
+                        "(higher is better; all pairs' bytes over the slowest pair's time)", run,
+                        len(sizes), 5.5 * len(sizes) + 2.5, 5.5, sharey=True)
+    crowded = many_pairs.oversubscribed(run) or []
+    calm = [p for p in counts if p not in crowded]
+    for ax, size in zip(axes, sizes):
+        ax.set_title(f"{human_size(size)} messages")
+        for t in many_pairs.PAIRS.transports(run):
+            if tp.same_code_as(t, size):
+                continue  # the noise-floor twin's line would repeat the lead's
+            ys = [an.value(run, many_pairs.aggregate(p), t, size) for p in counts]
+            if any(y is not None for y in ys):
+                ax.plot(counts, [math.nan if y is None else y for y in ys], **_style(t))
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(counts)
+        ax.set_xticklabels([str(p) for p in counts])
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
+        ax.set_xlim(counts[0] / 1.4, counts[-1] * 1.4)
+        ax.set_xlabel("pairs at once")
+        if crowded:  # shaded from midway (log axis) between the last calm count and the first
+            start = (calm[-1] * crowded[0]) ** 0.5 if calm else counts[0] / 1.4
+            ax.axvspan(start, counts[-1] * 1.4, color="#999999", alpha=0.15, linewidth=0,
+                       label="oversubscribed: processes take turns on the CPUs")
+        _plain_log_y(ax, "aggregate throughput (GiB/s)")
+    for ax in axes[1:]:
+        ax.tick_params(labelleft=True)
+    _legend(axes[-1], _pairs_not_drawn(run, sizes, counts))
+    _save(fig, directory, "pairs_throughput")
+    return True
+
+
+def _pairs_not_drawn(run: Run, sizes: Sequence[int], counts: Sequence[int]) -> List[str]:
+    """'<transport> <size> at 1, 2 pairs (skipped)' for each pairs benchmark without a value,
+    and the transports whose line would repeat another's (the noise-floor twin)."""
+    notes = []
+    for t in many_pairs.PAIRS.transports(run):
+        same = [s for s in sizes if tp.same_code_as(t, s)]
+        if same:
+            notes.append(f"{t} {_size_span(same, sizes)} (same code as "
+                         f"{tp.same_code_as(t, same[0])})")
+        for size in sizes:
+            if size in same:
+                continue
+            bad = [(p, m) for p in counts for m in [run.get(many_pairs.PAIRS.at(p), t, size)]
+                   if m is not None and not m.ok]
+            if bad:
+                kinds = sorted({"skipped" if m.skipped else "error" for _p, m in bad})
+                notes.append(f"{t} {human_size(size)} at {', '.join(str(p) for p, _m in bad)} "
+                             f"pairs ({'/'.join(kinds)})")
+    return notes
+
+
 # Name, title (for the report's captions), and the function that draws it, in report order.
 # A chart with nothing to draw in a run returns False: no file is written, and the report
 # embeds none.
@@ -617,6 +677,8 @@ CHARTS: List[Tuple[str, str, Callable[[Run, str], Optional[bool]]]] = [
     ("cpp_vs_python", "C++ against Python's multiprocessing", cpp_vs_python),
     ("pipe_capacity", "Throughput against the pipe capacity got", pipe_capacity),
     ("openloop_latency", "Open-loop latency against the offered rate", openloop_latency),
+    ("pairs_throughput", "Many pairs at once: aggregate throughput against the number of pairs",
+     pairs_throughput),
 ]
 
 

@@ -9,7 +9,8 @@ figures differ at all is decided by one rule (analysis.compare, stated at the to
 report): a gap the rule does not accept is written as a tie, never as a win or a gain.
 
 A section that is a concept of its own lives in a module of its own (large_messages.py,
-capacity.py, openloop.py), and every section writes a value, or its absence, through cells.py.
+capacity.py, openloop.py, pairs.py), and every section writes a value, or its absence,
+through cells.py.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import analysis as an
 import capacity
 import openloop
+import pairs as many_pairs  # `pairs` names the Python like-for-like pairs below
 import transports as tp
 from capacity import capacity_section
 from cells import (CACHE_MARK, DISTURBED_MARK, SAME_CODE_MARK, SHORT_MARK, Lines, absent, cell,
@@ -1018,6 +1020,7 @@ def render(run: Run, charts: Dict[str, str]) -> str:
     lines += openloop.section(run) + _chart(charts, "openloop_latency")
     lines += _cpu(run, charts)
     lines += _python(run, charts)
+    lines += many_pairs.section(run) + _chart(charts, "pairs_throughput")
     lines += _machine(run)
     lines += _gaps(run)
     lines += _transports(run)

@@ -46,6 +46,19 @@ int parse_int(std::string_view text, std::string_view what) {
   return value;
 }
 
+// A comma-separated list of integers, each from `low` to `high`; `rule` begins the error.
+std::vector<int> parse_int_list(std::string_view text, const std::string& rule, int low, int high) {
+  std::vector<int> values;
+  for (const auto& item : split(text)) {
+    values.push_back(parse_int(item, "number"));
+    if (values.back() < low || values.back() > high) {
+      throw std::invalid_argument(rule + " from " + std::to_string(low) + " to " +
+                                  std::to_string(high) + ": " + item);
+    }
+  }
+  return values;
+}
+
 // The first two CPUs this process may run on, or none when there is only one.
 std::pair<int, int> default_cpus() {
   cpu_set_t set;
@@ -112,21 +125,9 @@ sweep_options parse_sweep_options(int& argc, char** argv) {
     } else if (auto v = value_of("--workloads")) {
       options.workloads = split(*v);
     } else if (auto v = value_of("--loads")) {
-      options.loads.clear();
-      for (const auto& load : split(*v)) {
-        options.loads.push_back(parse_int(load, "load"));
-        if (options.loads.back() < 1 || options.loads.back() > 100) {
-          throw std::invalid_argument("--loads takes percentages from 1 to 100: " + load);
-        }
-      }
+      options.loads = parse_int_list(*v, "--loads takes percentages", 1, 100);
     } else if (auto v = value_of("--pairs")) {
-      options.pair_counts.clear();
-      for (const auto& count : split(*v)) {
-        options.pair_counts.push_back(parse_int(count, "pair count"));
-        if (options.pair_counts.back() < 1 || options.pair_counts.back() > 64) {
-          throw std::invalid_argument("--pairs takes pair counts from 1 to 64: " + count);
-        }
-      }
+      options.pair_counts = parse_int_list(*v, "--pairs takes pair counts", 1, 64);
     } else if (auto v = value_of("--cpus")) {
       if (*v == "none") {
         options.leader_cpu = options.follower_cpu = -1;

@@ -27,6 +27,7 @@ constexpr std::byte go_signal{'g'};
 constexpr std::byte ready_signal{'r'};
 constexpr auto poll_tick = std::chrono::milliseconds(50);
 constexpr auto failure_grace = std::chrono::milliseconds(200);
+constexpr auto get_ready_limit = std::chrono::seconds(60);  // see run_pair
 
 [[noreturn]] void throw_errno(const char* what) {
   throw std::system_error(errno, std::system_category(), what);
@@ -300,8 +301,13 @@ pair_outcome run_pair(std::unique_ptr<baselines::Transport> transport, const rol
   }
   std::array<child*, 2> children{&lead, &follow};
   if (outcome.ok()) {
+    // Getting ready reports no progress, and may take many seconds: a sender touches a payload
+    // pool of up to 1 GiB (copied on write after the fork where it stamps it), slow under a
+    // sanitizer on a host whose large cache makes the pool that large. A side that never gets
+    // ready is still caught, later.
+    const auto ready_timeout = std::max<std::chrono::milliseconds>(stall_timeout, get_ready_limit);
     outcome.error =
-        supervise(children, stall_timeout, [](const child* c) { return c->ready || c->reported; });
+        supervise(children, ready_timeout, [](const child* c) { return c->ready || c->reported; });
   }
   transport.reset();  // both sides are open: drop the controller's copies and names
   if (outcome.ok() && before_go && !before_go()) outcome.error = "not started: the group stopped";

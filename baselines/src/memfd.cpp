@@ -111,8 +111,7 @@ class pooled_memfd_channel final : public Channel {
                                ", which no memfd was passed for");
     } else if (slot.map.bytes().size() < n.size) {
       throw std::runtime_error("memfd: notice of " + std::to_string(n.size) +
-                               " bytes for a slot of " +
-                               std::to_string(slot.map.bytes().size()));
+                               " bytes for a slot of " + std::to_string(slot.map.bytes().size()));
     }
     holding_ = true;  // acknowledged when released, so the view stays valid until the next call
     return slot.map.bytes().first(static_cast<std::size_t>(n.size));
@@ -182,7 +181,8 @@ std::unique_ptr<Transport> make_memfd(const TransportParams&) {
           ") and announced by its size and slot over an AF_UNIX SOCK_SEQPACKET pair per "
           "direction; the receiver checks the seals and reads it in place (zero copies beyond "
           "building); a slot is reused only after the receiver's 1-B acknowledgement; each wait "
-          "on the socket spins " + std::to_string(spin_time.count()) +
+          "on the socket spins " +
+          std::to_string(spin_time.count()) +
           " us before it blocks; peer death read as end of file");
 }
 

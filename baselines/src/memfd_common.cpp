@@ -70,8 +70,8 @@ struct notice_iov {
 
 mapping::mapping(const pipes::fd& file, std::size_t size, int protection, bool prefault) {
   if (size == 0) return;
-  void* p = ::mmap(nullptr, size, protection, MAP_SHARED | (prefault ? MAP_POPULATE : 0),
-                   file.get(), 0);
+  void* p =
+      ::mmap(nullptr, size, protection, MAP_SHARED | (prefault ? MAP_POPULATE : 0), file.get(), 0);
   if (p == MAP_FAILED) throw_errno("mmap");
   data_ = static_cast<std::byte*>(p);
   size_ = size;

@@ -131,7 +131,8 @@ std::unique_ptr<Transport> make_memfd_sealed(const TransportParams&) {
           std::to_string(memfd_in_flight) +
           " messages unacknowledged per direction (a 1-B acknowledgement when the receiver "
           "releases one); each wait on the socket spins " +
-          std::to_string(spin_time.count()) + " us before it blocks; peer death read as end of "
+          std::to_string(spin_time.count()) +
+          " us before it blocks; peer death read as end of "
           "file");
 }
 

@@ -188,7 +188,8 @@ template <auto open>
 class Receiver : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!make_transport(&baselines::make_memfd_sealed)) GTEST_SKIP() << "the kernel refuses sealing here";
+    if (!make_transport(&baselines::make_memfd_sealed))
+      GTEST_SKIP() << "the kernel refuses sealing here";
     auto [ours, theirs] = pipes::open_socketpair(SOCK_SEQPACKET);
     socket_ = std::move(ours);
     channel_ = open(pipes::fd(), std::move(theirs));
@@ -389,7 +390,8 @@ unsigned long inode_mapped_at(const void* address) {
 // The pooled sender reuses its memfds: a stream of messages lies in memfd_in_flight files in
 // all, where a memfd per message would give one file each.
 TEST(PooledMemfd, a_stream_reuses_one_memfd_per_slot) {
-  if (!make_transport(&baselines::make_memfd)) GTEST_SKIP() << "the kernel refuses these memfds here";
+  if (!make_transport(&baselines::make_memfd))
+    GTEST_SKIP() << "the kernel refuses these memfds here";
   auto [ours, theirs] = pipes::open_socketpair(SOCK_SEQPACKET);
   const auto sender = baselines::open_memfd_channel(std::move(ours), pipes::fd());
   const auto receiver = baselines::open_memfd_channel(pipes::fd(), std::move(theirs));

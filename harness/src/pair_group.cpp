@@ -99,8 +99,8 @@ std::string collect(std::vector<member>& members, Done done) {
       if (fds[i].revents == 0) continue;
       member& m = members[i];
       const ssize_t got = receive(m.socket, &m.summary, sizeof m.summary);
-      const std::string pair = "pair " + std::to_string(i + 1) + " of " +
-                               std::to_string(members.size()) + ": ";
+      const std::string pair =
+          "pair " + std::to_string(i + 1) + " of " + std::to_string(members.size()) + ": ";
       if (got == 1) {
         m.ready = true;
       } else if (got == static_cast<ssize_t>(sizeof m.summary)) {
@@ -116,8 +116,7 @@ std::string collect(std::vector<member>& members, Done done) {
 }  // namespace
 
 pair_group_outcome run_pair_group(
-    std::size_t count,
-    const std::function<std::unique_ptr<baselines::Transport>()>& make_transport,
+    std::size_t count, const std::function<std::unique_ptr<baselines::Transport>()>& make_transport,
     const role& leader, const role& follower, std::chrono::milliseconds stall_timeout) {
   pair_group_outcome outcome;
   std::vector<member> members(count);
@@ -138,8 +137,7 @@ pair_group_outcome run_pair_group(
           ::close(members[j].socket.get());
           if (j != i) ::close(their_ends[j].get());
         }
-        sub_controller_main(their_ends[i], caller, make_transport, leader, follower,
-                            stall_timeout);
+        sub_controller_main(their_ends[i], caller, make_transport, leader, follower, stall_timeout);
       }
       their_ends[i].close();
     }

@@ -32,8 +32,7 @@ struct pair_group_outcome {
 // Runs `count` pairs of `leader` and `follower`, each over a transport `make_transport` makes
 // in that pair's sub-controller.
 pair_group_outcome run_pair_group(
-    std::size_t count,
-    const std::function<std::unique_ptr<baselines::Transport>()>& make_transport,
+    std::size_t count, const std::function<std::unique_ptr<baselines::Transport>()>& make_transport,
     const role& leader, const role& follower, std::chrono::milliseconds stall_timeout);
 
 }  // namespace harness

@@ -147,8 +147,7 @@ std::uint64_t repetition_runner::message_count(const std::string& name, workload
 
 double repetition_runner::peak_rate(const transport_entry& transport, payload_pool& pool,
                                     run_result& failure) {
-  const std::string name =
-      benchmark_name(workload::throughput, transport.id, pool.message_size());
+  const std::string name = benchmark_name(workload::throughput, transport.id, pool.message_size());
   if (auto it = peaks_.find(name); it != peaks_.end()) return it->second;
   const std::uint64_t count =
       message_count(name, workload::throughput, transport, pool, settings_, failure);

@@ -9,9 +9,9 @@
 //
 // An openloop repetition sends at a share of the transport's peak rate at that size: the fastest
 // of three throughput runs of the calibrated count, measured the first time a load of that
-// transport and size runs, then reused by its other loads and repetitions (every row records it). Its count is
-// what lasts `min_time` at the offered rate, and never under a thousand messages, so that p99.9
-// is not just the largest delay.
+// transport and size runs, then reused by its other loads and repetitions (every row records it).
+// Its count is what lasts `min_time` at the offered rate, and never under a thousand messages, so
+// that p99.9 is not just the largest delay.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -56,7 +56,7 @@ class repetition_runner {
   std::map<std::size_t, std::unique_ptr<payload_pool>> pools_;  // by message size
   std::map<std::string, std::uint64_t> counts_;                 // by benchmark name
   std::map<std::string, double> peaks_;  // messages per second, by throughput benchmark name
-  std::map<std::string, int> repetitions_started_;              // by benchmark name
+  std::map<std::string, int> repetitions_started_;  // by benchmark name
 };
 
 }  // namespace harness

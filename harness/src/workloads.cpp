@@ -263,9 +263,8 @@ role_report open_loop_sender(Channel& channel, role_context& context, payload_po
 }
 
 // Checks each message and records how long after its intended send time it was checked.
-role_report open_loop_receiver(Channel& channel, role_context& context,
-                               const receiver_check& check, std::uint64_t count,
-                               std::chrono::nanoseconds interval) {
+role_report open_loop_receiver(Channel& channel, role_context& context, const receiver_check& check,
+                               std::uint64_t count, std::chrono::nanoseconds interval) {
   auto scratch = prefaulted(check.message_size());
   std::vector<std::uint64_t> latencies(count, 1);
   check(warm_up_seq, channel.receive(scratch));
@@ -276,9 +275,9 @@ role_report open_loop_receiver(Channel& channel, role_context& context,
   for (std::uint64_t seq = 0; seq < count; ++seq) {
     receive_checked(channel, context, check, scratch, seq, report);
     // Never negative: a message is sent no earlier than it is due.
-    latencies[seq] = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() -
-                                                                          schedule.due(seq))
-                         .count();
+    latencies[seq] =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - schedule.due(seq))
+            .count();
   }
   tell_peer(context, report.messages_checked);
   report.cpu_s = process_cpu_seconds() - cpu_start;
@@ -456,8 +455,7 @@ run_result run_workload(workload w, const transport_entry& transport, payload_po
 
   if (w == workload::pairs) {
     made.reset();  // each pair makes its own, in its own process: none may hold another's
-    return run_pairs(std::move(result), transport, message_size, count, leader, follower,
-                     settings);
+    return run_pairs(std::move(result), transport, message_size, count, leader, follower, settings);
   }
   const pair_outcome outcome = run_pair(std::move(made), leader, follower, settings.stall_timeout);
   result.host = outcome.host;

@@ -37,8 +37,7 @@ std::string_view name_of(workload w) noexcept;
 // "<workload>/<transport>/bytes:<N>", with "/load:<scale>" for openloop (the offered load, a
 // percentage of the peak) and "/pairs:<scale>" for pairs: a benchmark's name in the results
 // (DESIGN.md).
-std::string benchmark_name(workload w, std::string_view transport, std::size_t size,
-                           int scale = 0);
+std::string benchmark_name(workload w, std::string_view transport, std::size_t size, int scale = 0);
 
 struct run_settings {
   int leader_cpu = -1;  // -1: not pinned
@@ -57,19 +56,19 @@ struct run_settings {
 };
 
 struct run_result {
-  std::string error;                // empty on success
-  bool skipped = false;             // the transport cannot carry this size; `error` says why
-  double seconds = 0;  // the timed phase (openloop: from the first intended send; pairs: the
-                       // slowest pair's)
+  std::string error;     // empty on success
+  bool skipped = false;  // the transport cannot carry this size; `error` says why
+  double seconds = 0;    // the timed phase (openloop: from the first intended send; pairs: the
+                         // slowest pair's)
   std::uint64_t messages = 0;       // messages the receiving side checked (each direction; pairs:
                                     // all pairs')
   std::uint64_t bytes_checked = 0;  // bytes checked, both directions (pairs: all pairs')
   // pairs: the slowest pair's throughput as a share of the pairs' mean (1: all alike).
   double slowest_pair_share = 0;
-  double cpu_seconds = 0;           // both processes, user + system
+  double cpu_seconds = 0;  // both processes, user + system
   // latency: round trips; openloop: one-way, from each message's intended send time to its check.
   latency_summary latency;
-  std::string description;          // the transport's configuration as made for this run
+  std::string description;                   // the transport's configuration as made for this run
   std::optional<std::size_t> pipe_capacity;  // bytes, for pipe transports
   host_activity host;                        // the rest of the machine over the timed phase
 

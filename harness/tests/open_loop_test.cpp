@@ -66,11 +66,12 @@ TEST_P(OpenLoopTest, a_receiver_stall_shows_in_the_open_loop_and_hides_in_the_cl
   EXPECT_LT(closed.latency.p999_ns, ns(long_delay))
       << "closed loop: p99.9 " << closed.latency.p999_ns << " ns, max " << closed.latency.max_ns;
 
-  std::printf("%s: stall of %lld ms; open loop p99 %.2f ms, p99.9 %.2f ms, max %.2f ms; closed "
-              "loop p99.9 %.3f ms, max %.2f ms\n",
-              std::string(GetParam()->id).c_str(), static_cast<long long>(stall.count()),
-              open.latency.p99_ns / 1e6, open.latency.p999_ns / 1e6, open.latency.max_ns / 1e6,
-              closed.latency.p999_ns / 1e6, closed.latency.max_ns / 1e6);
+  std::printf(
+      "%s: stall of %lld ms; open loop p99 %.2f ms, p99.9 %.2f ms, max %.2f ms; closed "
+      "loop p99.9 %.3f ms, max %.2f ms\n",
+      std::string(GetParam()->id).c_str(), static_cast<long long>(stall.count()),
+      open.latency.p99_ns / 1e6, open.latency.p999_ns / 1e6, open.latency.max_ns / 1e6,
+      closed.latency.p999_ns / 1e6, closed.latency.max_ns / 1e6);
 }
 
 TEST_P(OpenLoopTest, a_corrupted_message_fails_the_run) {

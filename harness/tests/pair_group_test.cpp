@@ -112,8 +112,8 @@ TEST_F(PairGroup, pairs_start_together_and_each_checks_every_message) {
 }
 
 TEST_F(PairGroup, a_pair_that_fails_ends_the_group_names_it_and_leaves_no_process) {
-  const auto outcome = harness::run_pair_group(3, &tuned_pipe, leader(3), follower(true),
-                                               std::chrono::seconds(10));
+  const auto outcome =
+      harness::run_pair_group(3, &tuned_pipe, leader(3), follower(true), std::chrono::seconds(10));
   ASSERT_FALSE(outcome.ok());
   EXPECT_NE(outcome.error.find("pair "), std::string::npos) << outcome.error;
   EXPECT_NE(outcome.error.find("died"), std::string::npos) << outcome.error;

@@ -173,8 +173,7 @@ class connection {
 
   py::bytearray recv_bytearray() {
     check_receivable();
-    return py::reinterpret_steal<py::bytearray>(
-        receive_new<new_bytearray>(std::nullopt).release());
+    return py::reinterpret_steal<py::bytearray>(receive_new<new_bytearray>(std::nullopt).release());
   }
 
   // Returns the message's size. A message longer than the buffer from `offset` is received
@@ -242,8 +241,9 @@ class connection {
     std::error_code ec;
     auto [read_end, write_end] = conn_.release(ec);
     if (ec) {
-      raise_os_error(ec.value(), "cannot detach: bytes of the next message were read ahead "
-                                 "from the descriptor, and would be lost");
+      raise_os_error(ec.value(),
+                     "cannot detach: bytes of the next message were read ahead "
+                     "from the descriptor, and would be lost");
     }
     closed_ = true;
     return {read_end.release(), write_end.release()};
@@ -319,8 +319,7 @@ class connection {
     std::error_code ec;
     {
       const py::gil_scoped_release unlocked;
-      conn_.recv_bytes_into({reinterpret_cast<std::byte*>(Object::data(object.ptr())), size},
-                            ec);
+      conn_.recv_bytes_into({reinterpret_cast<std::byte*>(Object::data(object.ptr())), size}, ec);
     }
     if (ec) raise_error(ec, side::receive);
     return object;
@@ -338,8 +337,9 @@ class connection {
 }  // namespace
 
 PYBIND11_MODULE(_tunedpipe, m) {
-  m.doc() = "pipes::Connection with the bytes-level calls of multiprocessing's Connection; "
-            "use the package tunedpipe, which builds on it.";
+  m.doc() =
+      "pipes::Connection with the bytes-level calls of multiprocessing's Connection; "
+      "use the package tunedpipe, which builds on it.";
   m.attr("DEFAULT_MAX_MESSAGE_SIZE") = pipes::options{}.max_message_size;
   // What a throwing pipes call raises (the constructor's system calls): OSError with its errno.
   py::register_exception_translator([](std::exception_ptr thrown) {
@@ -364,15 +364,14 @@ PYBIND11_MODULE(_tunedpipe, m) {
            py::arg("size") = py::none(), "Sends bytes from any buffer as one message.")
       .def("recv_bytes", &connection::recv_bytes, py::arg("maxlength") = py::none(),
            "Receives one message as bytes.")
-      .def("recv_bytes_into", &connection::recv_bytes_into, py::arg("buf"),
-           py::arg("offset") = 0, "Receives one message into a writable buffer; its size.")
+      .def("recv_bytes_into", &connection::recv_bytes_into, py::arg("buf"), py::arg("offset") = 0,
+           "Receives one message into a writable buffer; its size.")
       .def("_recv_bytearray", &connection::recv_bytearray,
            "Receives one message into a new bytearray of its size.")
       .def("poll", &connection::poll, py::arg("timeout") = 0.0,
            "Whether a message is there to receive within timeout seconds (None: forever).")
       .def("close", &connection::close)
-      .def("_descriptors", &connection::descriptors,
-           "(read end, write end), -1 for a missing one.")
+      .def("_descriptors", &connection::descriptors, "(read end, write end), -1 for a missing one.")
       .def("_releasable", &connection::releasable,
            "Whether the descriptors hold the whole stream: nothing read ahead or part sent.")
       .def("_release", &connection::release,

@@ -11,6 +11,11 @@ QUICK_SIZES = [64, 4 << 10, 64 << 10, 1 << 20]
 DEFAULT_MIN_TIME = 0.5  # seconds, Google Benchmark's default
 QUICK_MIN_TIME = 0.1
 DEFAULT_STALL_TIMEOUT = 10.0
+# Getting ready reports no progress and may take many seconds: a C++ peer maps and touches a
+# pool of up to 1 GiB (copied on write where it stamps), slow on a loaded 2-core host whose
+# large cache makes the pool that large. It gets this long, or the stall timeout if longer
+# (harness/src/peer_process.cpp's get_ready_limit is the same 60 s).
+READY_LIMIT = 60.0
 
 
 @dataclasses.dataclass(frozen=True)

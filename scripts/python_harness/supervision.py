@@ -13,6 +13,7 @@ from .byte_sizes import GIB
 from .child import PairLinks, ProgressBoard, child_main
 from .errors import describe_exception
 from .host import cpu_ticks, load_average_1m, steal_percent
+from .settings import READY_LIMIT
 from .payload import PayloadPool
 from .workloads import FOLLOWER, LEADER, SIDES, RoleReport
 
@@ -169,7 +170,7 @@ def run_pair(transport_class: type, workload: str, pool: PayloadPool, count: int
     error: Optional[str] = "interrupted"
     try:
         start_children(children, transport, workload, links, board, pool, count, settings)
-        error = supervise(children, settings.stall_timeout, lambda c: c.ready)
+        error = supervise(children, max(settings.stall_timeout, READY_LIMIT), lambda c: c.ready)
         if not error:
             for child in children:
                 tell(child, "go")

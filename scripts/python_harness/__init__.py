@@ -37,8 +37,11 @@ One concept per module, as in harness/src (its names in brackets):
   tuned_module        the project's Python module, tunedpipe, for py_tuned_pipe*
   transport_registry  every transport by id (transport_registry)
   workloads           what each side does: sender/receiver, pinger/echoer (workloads)
+  fan_workloads       fanout and fanin: what the hub and the W workers do, a Pool's workers
+                      and the watch on their deaths
+  fan_transports      py_pool and py_queue as worker pools
   child               a child process's life, its links to the controller, the fault seam
-  supervision         the controller's side of a pair: start, watch, kill (peer_process)
+  supervision         the controller's side of a run: start, watch, kill (peer_process)
   output              the rows, the context, the console lines and the file, in Google
                       Benchmark's shape
   sweep               every repetition of every benchmark, interleaved (repetition_runner)
@@ -47,5 +50,6 @@ One concept per module, as in harness/src (its names in brackets):
   byte_sizes, errors  size and error texts, shared by several of the above
 
 Adding a transport: a Transport subclass in transports.py (create the OS objects, hand each side
-its Channel) and one entry in transport_registry.py.
+its Channel) and one entry in transport_registry.py (a worker pool's: a FanTransport in
+fan_transports.py and an entry in FAN_TRANSPORTS).
 """

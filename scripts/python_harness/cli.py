@@ -1,7 +1,8 @@
 """The command line of scripts/python_baselines.
 
 Usage: python_baselines [--quick] --out FILE [--sizes 64,4K,1M] [--transports py_pipe,...]
-                        [--workloads throughput,latency] [--min-time SEC] [--repetitions N]
+                        [--workloads throughput,latency,fanout,fanin] [--workers 1,2,4]
+                        [--min-time SEC] [--repetitions N]
                         [--seed N] [--cpus L,F|none] [--stall-timeout SEC] [--peer-binary PATH]
                         [--benchmark_filter REGEX] [--list]
 """
@@ -17,12 +18,15 @@ from typing import List, NoReturn, Tuple
 from .byte_sizes import parse_size
 from .child import Fault
 from .cpp_peer import DEFAULT_PEER_BINARY
-from .output import benchmark_name, console_header, context, say, write_atomically
-from .settings import (DEFAULT_MIN_TIME, DEFAULT_SIZES, DEFAULT_STALL_TIMEOUT, QUICK_MIN_TIME,
-                       QUICK_SIZES, Settings)
+from .output import console_header, context, say, write_atomically
+from .fan_workloads import FAN_WORKLOADS
+from .settings import (DEFAULT_MIN_TIME, DEFAULT_SIZES, DEFAULT_STALL_TIMEOUT, DEFAULT_WORKERS,
+                       MAX_WORKERS, QUICK_MIN_TIME, QUICK_SIZES, Settings)
 from .sweep import Benchmark, run_sweep
-from .transport_registry import TRANSPORTS
+from .transport_registry import FAN_TRANSPORTS, TRANSPORTS, all_ids
 from .workloads import WORKLOADS
+
+ALL_WORKLOADS = list(WORKLOADS) + list(FAN_WORKLOADS)
 
 PROGRAM = "python_baselines"
 
@@ -33,6 +37,14 @@ def parse_list(text: str) -> List[str]:
 
 def parse_sizes(text: str) -> List[int]:
     return [parse_size(part) for part in parse_list(text)]
+
+
+def parse_workers(text: str) -> List[int]:
+    parts = parse_list(text)
+    if not parts or not all(p.isdigit() and 1 <= int(p) <= MAX_WORKERS for p in parts):
+        raise argparse.ArgumentTypeError(f"expected worker counts from 1 to {MAX_WORKERS}, "
+                                         "e.g. 1,2,4")
+    return [int(p) for p in parts]
 
 
 def default_cpus() -> Tuple[int, int]:
@@ -63,9 +75,15 @@ def parse_arguments(argv: List[str]) -> argparse.Namespace:
     parser.add_argument("--sizes", type=parse_sizes, metavar="64,4K,1M",
                         help="message sizes (default 64 B to 64 MiB in steps of 4)")
     parser.add_argument("--transports", type=parse_list, metavar="ID,...",
-                        help=f"default all: {','.join(TRANSPORTS)}")
+                        help=f"default all: {','.join(all_ids())} (py_pool: fanout and fanin "
+                             "only)")
     parser.add_argument("--workloads", type=parse_list, metavar="throughput,latency",
-                        default=list(WORKLOADS))
+                        default=list(WORKLOADS),
+                        help=f"of {','.join(ALL_WORKLOADS)} (default {','.join(WORKLOADS)}: "
+                             "fanout and fanin run only when named)")
+    parser.add_argument("--workers", type=parse_workers, default=DEFAULT_WORKERS,
+                        metavar="1,2,4", help="fanout, fanin: how many workers (default "
+                        f"{','.join(map(str, DEFAULT_WORKERS))})")
     parser.add_argument("--min-time", type=float, metavar="SEC",
                         help=f"a measurement run lasts at least this long (default "
                              f"{DEFAULT_MIN_TIME}, --quick {QUICK_MIN_TIME})")
@@ -76,7 +94,8 @@ def parse_arguments(argv: List[str]) -> argparse.Namespace:
                         help="seed of the shuffled order of the runs (default: a new one, "
                              "written in the JSON as schedule_seed)")
     parser.add_argument("--cpus", type=parse_cpus, default=default_cpus(), metavar="L,F|none",
-                        help="CPUs for the leader and the follower (default the first two)")
+                        help="CPUs for the leader and the follower (default the first two; "
+                             "a worker pool's processes are not pinned)")
     parser.add_argument("--stall-timeout", type=float, default=DEFAULT_STALL_TIMEOUT,
                         metavar="SEC", help="fail a run that makes no progress for SEC")
     parser.add_argument("--peer-binary", default=DEFAULT_PEER_BINARY, metavar="PATH",
@@ -92,12 +111,12 @@ def parse_arguments(argv: List[str]) -> argparse.Namespace:
         return args
     if not args.out:
         parser.error("--out FILE is required")
-    unknown = [t for t in args.transports or [] if t not in TRANSPORTS]
+    unknown = [t for t in args.transports or [] if t not in all_ids()]
     if unknown:
-        parser.error(f"unknown transport(s) {','.join(unknown)}; known: {','.join(TRANSPORTS)}")
-    unknown = [w for w in args.workloads if w not in WORKLOADS]
+        parser.error(f"unknown transport(s) {','.join(unknown)}; known: {','.join(all_ids())}")
+    unknown = [w for w in args.workloads if w not in ALL_WORKLOADS]
     if unknown:
-        parser.error(f"unknown workload(s) {','.join(unknown)}; known: {','.join(WORKLOADS)}")
+        parser.error(f"unknown workload(s) {','.join(unknown)}; known: {','.join(ALL_WORKLOADS)}")
     if args.min_time is not None and args.min_time <= 0:
         parser.error("--min-time must be positive")
     if args.repetitions < 1 or args.stall_timeout <= 0:
@@ -106,13 +125,19 @@ def parse_arguments(argv: List[str]) -> argparse.Namespace:
 
 
 def plan(args: argparse.Namespace) -> List[Benchmark]:
-    """In pipebench's order (workload, then transport, then size): the order of the JSON; the
-    runs themselves are shuffled (sweep.schedule())."""
+    """In pipebench's order (workload, then transport, then size, then workers): the order of
+    the JSON; the runs themselves are shuffled (sweep.schedule()). A transport has rows only in
+    the workloads it has a form for (py_pool: fanout and fanin)."""
     sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
-    transports = [TRANSPORTS[t] for t in (args.transports or TRANSPORTS)]
+    benchmarks = []
+    for workload in args.workloads:
+        fan = workload in FAN_WORKLOADS
+        registry = FAN_TRANSPORTS if fan else TRANSPORTS
+        ids = [t for t in (args.transports or all_ids()) if t in registry]
+        benchmarks += [Benchmark(workload, registry[t], s, w) for t in ids for s in sizes
+                       for w in (args.workers if fan else [0])]
     chosen = args.benchmark_filter
-    return [Benchmark(w, t, s) for w in args.workloads for t in transports for s in sizes
-            if chosen is None or chosen.search(benchmark_name(w, t.id, s))]
+    return [b for b in benchmarks if chosen is None or chosen.search(b.name)]
 
 
 def fail(message: str, status: int = 1) -> NoReturn:
@@ -125,7 +150,8 @@ def main(argv: List[str]) -> int:
     completed, failed repetitions or not; 1 for a usage error or an unwritable output."""
     args = parse_arguments(argv)
     if args.list:
-        for transport in TRANSPORTS.values():
+        for transport_id in all_ids():
+            transport = TRANSPORTS.get(transport_id) or FAN_TRANSPORTS[transport_id]
             print(f"{transport.id}\t{transport.summary}")
         return 0
     out_dir = os.path.dirname(os.path.abspath(args.out))

@@ -22,8 +22,10 @@ NON_COUNTER_KEYS = {"name", "family_index", "per_family_instance_index", "run_na
                     "label"}
 
 
-def benchmark_name(workload: str, transport_id: str, size: int) -> str:
-    return f"{workload}/{transport_id}/bytes:{size}/manual_time"
+def benchmark_name(workload: str, transport_id: str, size: int, workers: int = 0) -> str:
+    """`<workload>/<transport>/bytes:<N>[/workers:<W>]/manual_time`, W for a worker pool."""
+    scale = f"/workers:{workers}" if workers else ""
+    return f"{workload}/{transport_id}/bytes:{size}{scale}/manual_time"
 
 
 def row_header(name: str, family_index: int, repetitions: int) -> dict:
@@ -40,10 +42,12 @@ def counters(workload: str, size: int, iterations: int,
               "steal_pct": result.steal_pct, "loadavg_1m": result.loadavg_1m}
     if result.pipe_capacity is not None:
         values["pipe_capacity"] = float(result.pipe_capacity)
-    if workload == "throughput":
-        values["bytes_per_second"] = iterations * size / result.seconds
-    else:
+    if result.slowest_worker_share is not None:
+        values["slowest_worker_share"] = result.slowest_worker_share
+    if workload == "latency":
         values.update(result.latency or {})
+    else:  # throughput, and a worker pool's aggregate
+        values["bytes_per_second"] = iterations * size / result.seconds
     return dict(sorted(values.items()))  # Google Benchmark writes counters in name order
 
 
@@ -53,8 +57,8 @@ def iteration_row(header: dict, index: int, workload: str, size: int, iterations
     row = dict(header, repetition_index=index, threads=1, iterations=iterations,
                # The leader's own clock, per iteration (manual time).
                real_time=result.seconds / iterations * 1e6,
-               # User + sys of BOTH processes per iteration (the C++ rows carry the idle
-               # controller's here; cpu_s_per_GiB is the comparable figure).
+               # User + sys of BOTH processes (a worker pool's: ALL) per iteration (the C++
+               # rows carry the idle controller's here; cpu_s_per_GiB is the comparable figure).
                cpu_time=result.cpu_seconds / iterations * 1e6,
                time_unit="us", label=result.label)
     row.update(counters(workload, size, iterations, result))

@@ -148,6 +148,12 @@ class PayloadPool:
         for seq in range(self.slots):
             self.message(seq)
 
+    def sequence_of(self, received) -> int:
+        """The sequence number stamped into `received`: how a worker of a pool, handed any of the
+        messages, learns which one it holds (all of it only in messages of STAMP_SIZE bytes or
+        more; check() then says whether the rest of the message is that one)."""
+        return int.from_bytes(received[:self.STAMP_SIZE], "little")
+
     def matches(self, seq: int, received) -> bool:
         """True if `received` (bytes or any byte buffer, e.g. a view into shared memory) is
         exactly message `seq`: its size, its stamp, and every byte after the stamp."""

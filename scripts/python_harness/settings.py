@@ -10,6 +10,8 @@ DEFAULT_SIZES = [64 << (2 * i) for i in range(11)]  # 64 B, 256 B, ..., 64 MiB: 
 QUICK_SIZES = [64, 4 << 10, 64 << 10, 1 << 20]
 DEFAULT_MIN_TIME = 0.5  # seconds, Google Benchmark's default
 QUICK_MIN_TIME = 0.1
+DEFAULT_WORKERS = [1, 2, 4]  # fanout and fanin: W, as pipebench's
+MAX_WORKERS = 64
 DEFAULT_STALL_TIMEOUT = 10.0
 # Getting ready reports no progress and may take many seconds: a C++ peer maps and touches a
 # pool of up to 1 GiB (copied on write where it stamps), slow on a loaded 2-core host whose

@@ -1,17 +1,18 @@
-"""The controller's side of a pair (as harness/src/peer_process.cpp): forks the leader and the
-follower, says go once both are ready, and watches them without ever blocking on the data path:
-a child that dies, fails or makes no progress ends the run with an error naming it."""
+"""The controller's side of a run (as harness/src/peer_process.cpp): forks the processes (a
+pair's leader and follower, or a worker pool's hub and workers), says go once all are ready,
+and watches them without ever blocking on the data path: a child that dies, fails or makes no
+progress ends the run with an error naming it."""
 import dataclasses
 import multiprocessing
 import multiprocessing.connection
 import os
-import signal
 import time
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .byte_sizes import GIB
-from .child import PairLinks, ProgressBoard, child_main
-from .errors import describe_exception
+from .child import ControlLinks, PairLinks, ProgressBoard, child_main
+from .errors import describe_exception, how_it_ended
+from .fan_workloads import FANOUT, exactly_once_error, fan_child_main, slowest_worker_share
 from .host import cpu_ticks, load_average_1m, steal_percent
 from .settings import READY_LIMIT
 from .payload import PayloadPool
@@ -19,6 +20,7 @@ from .workloads import FOLLOWER, LEADER, SIDES, RoleReport
 
 if TYPE_CHECKING:
     from .settings import Settings
+    from .fan_transports import FanTransport
     from .transports import Transport
 
 SUPERVISION_TICK = 0.05  # how often the controller looks at progress, in seconds
@@ -43,14 +45,9 @@ class Child:
     def where(self) -> str:
         return f"{self.name} at message {self.board.get(self.side)}"
 
-    def how_it_ended(self) -> str:
-        code = self.process.exitcode
-        if code is not None and code < 0:
-            return f"killed by signal {-code} ({signal.strsignal(-code) or 'unknown'})"
-        return f"exited with status {code}"
-
     def death(self) -> str:
-        return f"{self.where()}: the {self.name} process died ({self.how_it_ended()})"
+        return f"{self.where()}: the {self.name} process died " \
+               f"({how_it_ended(self.process.exitcode)})"
 
 
 def take_message(child: Child) -> None:
@@ -94,22 +91,23 @@ def failure_of(children: List[Child]) -> Optional[str]:
     return "; ".join(deaths + failures)
 
 
-def supervise(children: List[Child], stall_timeout: float,
-              done: Callable[[Child], bool]) -> Optional[str]:
-    """Waits until every child is `done`, one fails or dies, or nothing moves for
-    `stall_timeout` seconds. Returns an error description, or None."""
+def supervise(children: List[Child], stall_timeout: float, done: Callable[[Child], bool],
+              board: ProgressBoard, names: Sequence[str]) -> Optional[str]:
+    """Waits until every child is `done`, one fails or dies, or nothing moves on the board for
+    `stall_timeout` seconds (`names`: what each slot of the board is, for the message).
+    Returns an error description, or None."""
     last_move = time.monotonic()
-    last_progress = [c.board.get(c.side) for c in children]
+    last_progress = board.snapshot()
     while not all(done(c) for c in children):
         moved = take_events(children, SUPERVISION_TICK)
         error = failure_of(children)
         if error:
             return error
-        progress = [c.board.get(c.side) for c in children]
+        progress = board.snapshot()
         if moved or progress != last_progress:
             last_move, last_progress = time.monotonic(), progress
         elif time.monotonic() - last_move > stall_timeout:
-            where = ", ".join(c.where() for c in children)
+            where = ", ".join(f"{name} at message {done}" for name, done in zip(names, progress))
             return f"stalled: no progress for {stall_timeout:g} s ({where})"
     return None
 
@@ -127,6 +125,7 @@ class RunResult:
     steal_pct: float = 0.0  # the machine over the timed phase
     loadavg_1m: float = -1.0
     label: Optional[str] = None  # the transport's description, once it was set up
+    slowest_worker_share: Optional[float] = None  # a worker pool's
     error: Optional[str] = None
 
     def cpu_seconds_per_gib(self) -> float:
@@ -156,27 +155,28 @@ def tell(child: Child, message: str) -> None:
         pass  # it died: supervise() says so, with how it ended
 
 
-def run_pair(transport_class: type, workload: str, pool: PayloadPool, count: int,
-             settings: "Settings") -> RunResult:
-    """One measurement run: `count` messages (or round trips) between two fresh processes."""
-    ctx = multiprocessing.get_context("fork")
-    try:
-        transport = transport_class(ctx, pool)
-    except Exception as error:
-        return RunResult(error=f"setting up {transport_class.id}: {describe_exception(error)}")
-    links = PairLinks(ctx)
-    board = ProgressBoard()
+def run_children(start: Callable[[List[Child]], None], board: ProgressBoard,
+                 names: Sequence[str], settings: "Settings"
+                 ) -> Tuple[Optional[str], float, float, List[Optional[RoleReport]]]:
+    """Starts the children (`start` appends each to the list as soon as it exists, so that it
+    can be killed whatever happens next), says go to each in the order started once all are
+    ready, and waits for their reports. Returns the run's error or None, the machine's CPU
+    steal and load over the timed phase, and the children's reports in the order started.
+    Every child has exited when it returns (killed, on an error)."""
     children: List[Child] = []
     error: Optional[str] = "interrupted"
+    steal_pct, loadavg_1m = 0.0, -1.0
     try:
-        start_children(children, transport, workload, links, board, pool, count, settings)
-        error = supervise(children, max(settings.stall_timeout, READY_LIMIT), lambda c: c.ready)
+        start(children)
+        error = supervise(children, max(settings.stall_timeout, READY_LIMIT), lambda c: c.ready,
+                          board, names)
         if not error:
             for child in children:
                 tell(child, "go")
             # Seen from here, the timed phase runs from go to the reports (a few ms more).
             ticks_at_go = cpu_ticks()
-            error = supervise(children, settings.stall_timeout, lambda c: c.report is not None)
+            error = supervise(children, settings.stall_timeout, lambda c: c.report is not None,
+                              board, names)
             steal_pct, loadavg_1m = steal_percent(ticks_at_go, cpu_ticks()), load_average_1m()
     except OSError as failure:
         error = f"starting the processes: {describe_exception(failure)}"
@@ -188,12 +188,32 @@ def run_pair(transport_class: type, workload: str, pool: PayloadPool, count: int
             if child.process.exitcode is None:  # reported, but will not exit: do not wait on
                 child.process.kill()
                 child.process.join()
+    return error, steal_pct, loadavg_1m, [c.report for c in children]
+
+
+def run_pair(transport_class: type, workload: str, pool: PayloadPool, count: int,
+             settings: "Settings") -> RunResult:
+    """One measurement run: `count` messages (or round trips) between two fresh processes."""
+    ctx = multiprocessing.get_context("fork")
+    try:
+        transport = transport_class(ctx, pool)
+    except Exception as error:
+        return RunResult(error=f"setting up {transport_class.id}: {describe_exception(error)}")
+    links = PairLinks(ctx)
+    board = ProgressBoard()
+    roles = type(transport).roles(workload)
+    try:
+        error, steal_pct, loadavg_1m, reports = run_children(
+            lambda children: start_children(children, transport, workload, links, board, pool,
+                                            count, settings),
+            board, [role.name for role in roles], settings)
+    finally:
         transport.close()
         links.close()
         board.close()
     if error:
         return RunResult(error=error, label=transport.label(None))
-    result = combine(workload, count, pool, children[LEADER].report, children[FOLLOWER].report)
+    result = combine(workload, count, pool, reports[LEADER], reports[FOLLOWER])
     result.steal_pct, result.loadavg_1m = steal_pct, loadavg_1m
     result.label = transport.label(result.pipe_capacity)
     return result
@@ -210,4 +230,72 @@ def combine(workload: str, count: int, pool: PayloadPool, leader: RoleReport,
     expected_bytes = count * pool.message_size * (2 if workload == "latency" else 1)
     if result.messages != count or result.bytes_checked != expected_bytes:
         result.error = f"only {result.bytes_checked} of {expected_bytes} bytes were checked"
+    return result
+
+
+def start_fan_children(children: List[Child], transport: "FanTransport", links: ControlLinks,
+                       board: ProgressBoard, pool: PayloadPool, count: int,
+                       settings: "Settings") -> None:
+    """Forks the hub and (unless the hub makes them, as a Pool's) the workers, appending each to
+    `children` as soon as it exists. Not daemonic: a Pool's hub has children of its own."""
+    ctx = multiprocessing.get_context("fork")
+    for slot, role in enumerate(transport.roles()):
+        process = ctx.Process(target=fan_child_main, name=role.name, daemon=False,
+                              args=(slot, role, transport, links, board, pool, count,
+                                    transport.workers, transport.workload, settings,
+                                    os.getpid()))
+        process.start()
+        children.append(Child(slot, role.name, process, links.controller_end(slot), board))
+    links.drop_child_ends()
+    transport.close()  # every process exists: the controller's copies would hide a dead one
+
+
+def run_fan(transport_class: type, workload: str, pool: PayloadPool, count: int, workers: int,
+            settings: "Settings") -> RunResult:
+    """One measurement run of a worker pool: `count` messages between a fresh hub and W fresh
+    workers."""
+    ctx = multiprocessing.get_context("fork")
+    try:
+        transport = transport_class(ctx, pool, workload, workers, count)
+    except Exception as error:
+        return RunResult(error=f"setting up {transport_class.id}: {describe_exception(error)}")
+    links = ControlLinks(ctx, len(transport.roles()))
+    board = ProgressBoard(workers + 1)
+    try:
+        error, steal_pct, loadavg_1m, reports = run_children(
+            lambda children: start_fan_children(children, transport, links, board, pool, count,
+                                                settings),
+            board, transport.slot_names(), settings)
+        if not error:
+            result = combine_fan(workload, count, workers, pool, reports, board)
+    finally:
+        transport.close()
+        links.close()
+        board.close()
+    if error:
+        return RunResult(error=error, label=transport.label())
+    result.steal_pct, result.loadavg_1m = steal_pct, loadavg_1m
+    result.label = transport.label()
+    return result
+
+
+def combine_fan(workload: str, count: int, workers: int, pool: PayloadPool,
+                reports: List[RoleReport], board: ProgressBoard) -> RunResult:
+    """The run's figures from the hub's report and the board (every worker's messages, the time
+    of its last one and its CPU), after checking that every message was checked exactly once."""
+    hub = reports[0]
+    slots = range(1, workers + 1)
+    counts = [board.get(slot) for slot in slots]
+    checked = sum(counts) if workload == FANOUT else hub.messages_checked
+    result = RunResult(seconds=hub.elapsed_s,
+                       cpu_seconds=hub.cpu_s + sum(board.cpu_s[slot] for slot in slots),
+                       messages=checked, bytes_checked=checked * pool.message_size,
+                       pool_bytes=pool.pool_bytes)
+    result.slowest_worker_share = slowest_worker_share(
+        counts, [board.done_at[slot] for slot in slots], hub.started_s)
+    expected_bytes = count * pool.message_size
+    if result.bytes_checked != expected_bytes:
+        result.error = f"only {result.bytes_checked} of {expected_bytes} bytes were checked"
+    elif len(reports) > 1 and workload == FANOUT:  # the consumers' bitmaps (a Pool's hub checks)
+        result.error = exactly_once_error([r.seen for r in reports[1:]], count)
     return result

@@ -9,7 +9,7 @@ from .output import (aggregate_rows, benchmark_name, console_line, error_row, it
                      row_header, say)
 from .payload import PayloadPool
 from .settings import Settings
-from .supervision import RunResult, run_pair
+from .supervision import RunResult, run_fan, run_pair
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,10 +17,11 @@ class Benchmark:
     workload: str
     transport: type
     size: int
+    workers: int = 0  # a worker pool's W (fanout, fanin); 0 for a pair
 
     @property
     def name(self) -> str:
-        return benchmark_name(self.workload, self.transport.id, self.size)
+        return benchmark_name(self.workload, self.transport.id, self.size, self.workers)
 
 
 def schedule(benchmark_count: int, repetitions: int, seed: int) -> List[int]:
@@ -47,6 +48,9 @@ def run_repetition(benchmark: Benchmark, header: dict, index: int, count: Option
     pool = PayloadPool(benchmark.size)
 
     def run(messages: int) -> RunResult:
+        if benchmark.workers:
+            return run_fan(benchmark.transport, benchmark.workload, pool, messages,
+                           benchmark.workers, settings)
         return run_pair(benchmark.transport, benchmark.workload, pool, messages, settings)
 
     if count is None:

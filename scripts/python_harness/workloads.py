@@ -24,12 +24,14 @@ class RoleReport:
     bytes_checked: int = 0
     latency: Optional[Dict[str, float]] = None
     pipe_capacity: Optional[int] = None  # of the pipe this side received from, if a pipe
+    started_s: float = 0.0  # a worker pool's hub: perf_counter when its clock started
+    seen: Optional[bytes] = None  # a fanout worker: seen[seq] is 1 for each message it checked
 
 
 class RoleContext:
     """What a role body needs besides its channel: the start signal, progress, the ack."""
 
-    def __init__(self, control, ack, progress: Callable[[int], None], peer_binary: str):
+    def __init__(self, control, ack, progress: Callable[[int], None], peer_binary: str = ""):
         self._control = control
         self._ack = ack
         self.progress = progress
@@ -133,7 +135,7 @@ def latency_echoer(channel: Channel, context: RoleContext, pool: PayloadPool,
 @dataclasses.dataclass(frozen=True)
 class Role:
     name: str
-    body: Callable[[Channel, RoleContext, PayloadPool, int], RoleReport]
+    body: Callable[..., RoleReport]  # a pair's: (Channel, RoleContext, PayloadPool, count)
 
 
 WORKLOADS: Dict[str, Tuple[Role, Role]] = {  # (leader, follower)

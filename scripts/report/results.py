@@ -37,6 +37,10 @@ _NAME = re.compile(r"^(?P<workload>[^/]+)/(?P<transport>[^/]+)/bytes:(?P<size>\d
 # named for it: openloop/<t>/bytes:<N>/load:50 is keyed ("openloop@50%", t, N), and
 # pairs/<t>/bytes:<N>/pairs:4 ("pairs@4", t, N).
 _SCALE_TEXT = {"load": "{}%", "pairs": "{}"}
+# A scale the report has no section for yet (fanout and fanin's /workers:<W>): those rows are
+# left out, not merged into one measurement across their scales.
+_OTHER_SCALE = re.compile(r"^[^/]+/[^/]+/bytes:\d+(?:/(?:load|pairs):\d+)?/(?!load:|pairs:)"
+                          r"[a-z_]+:\d+")
 
 # Fields of a Google Benchmark row that are not counters.
 _NOT_COUNTERS = {"name", "family_index", "per_family_instance_index", "run_name", "run_type",
@@ -187,7 +191,7 @@ class Measurement:
 
 def parse_name(name: str) -> Optional[Key]:
     m = _NAME.match(name)
-    if not m:
+    if not m or _OTHER_SCALE.match(name):
         return None
     workload = m.group("workload")
     if m.group("scale"):

@@ -180,3 +180,10 @@ class ScaledBenchmarkNames(unittest.TestCase):
                          ("throughput", "tuned_pipe", 64))
         self.assertEqual(openloop.load_of(results.parse_name(
             "openloop/shm_ring/bytes:64/load:90")[0]), 90)
+
+    def test_a_scale_with_no_report_section_yet_is_left_out(self):
+        # fanout/fanin rows at W = 1, 2, 4 would otherwise merge into one measurement.
+        for name in ("fanout/py_pool/bytes:64/workers:2/manual_time",
+                     "fanin/tuned_pipe/bytes:4096/workers:4",
+                     "fanout/py_queue/bytes:64/workers:2/manual_time_median"):
+            self.assertIsNone(results.parse_name(name), name)

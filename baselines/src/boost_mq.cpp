@@ -7,10 +7,13 @@
 #include <boost/date_time/posix_time/posix_time_types.hpp>
 #include <boost/interprocess/ipc/message_queue.hpp>
 #include <boost/interprocess/permissions.hpp>
+#include <chrono>
+#include <optional>
 #include <string>
 
 #include "baselines/transports.hpp"
 #include "chunking.hpp"
+#include "datagram_queue.hpp"
 #include "peer_lifeline.hpp"
 #include "unique_name.hpp"
 
@@ -19,17 +22,14 @@ namespace {
 
 namespace bip = boost::interprocess;
 
-// How long a blocked send or receive waits before it checks that the peer still exists.
-constexpr long liveness_check_ms = 100;
-
-std::unique_ptr<bip::message_queue> create_unnamed_queue() {
+std::unique_ptr<bip::message_queue> create_unnamed_queue(std::size_t slots, std::size_t slot_size) {
   const std::string name = unique_name("pipebench-bmq-");
   bip::permissions owner_only;
   owner_only.set_permissions(0600);
   std::unique_ptr<bip::message_queue> queue;
   try {
-    queue = std::make_unique<bip::message_queue>(bip::create_only, name.c_str(), boost_mq_slots,
-                                                 boost_mq_slot_size, owner_only);
+    queue = std::make_unique<bip::message_queue>(bip::create_only, name.c_str(), slots, slot_size,
+                                                 owner_only);
   } catch (const bip::interprocess_exception& e) {
     // It may have been created before the failure; a name that already existed is not ours.
     if (e.get_error_code() != bip::already_exists_error) bip::message_queue::remove(name.c_str());
@@ -40,53 +40,52 @@ std::unique_ptr<bip::message_queue> create_unnamed_queue() {
   return queue;
 }
 
-boost::posix_time::ptime deadline_from_now() {
+boost::posix_time::ptime deadline_after(std::chrono::milliseconds wait) {
   // Boost.Interprocess 1.74 reads a ptime as UTC.
   return boost::posix_time::microsec_clock::universal_time() +
-         boost::posix_time::milliseconds(liveness_check_ms);
+         boost::posix_time::milliseconds(wait.count());
 }
 
-class boost_mq_link final : public datagram_link {
+class boost_queue final : public datagram_queue {
  public:
-  boost_mq_link(std::unique_ptr<bip::message_queue> out, std::unique_ptr<bip::message_queue> in,
-                lifeline peer)
-      : out_(std::move(out)), in_(std::move(in)), peer_(std::move(peer)) {}
+  explicit boost_queue(std::unique_ptr<bip::message_queue> queue) : queue_(std::move(queue)) {}
 
-  std::size_t max_datagram() const noexcept override { return boost_mq_slot_size; }
+  std::size_t max_datagram() const noexcept override { return queue_->get_max_msg_size(); }
 
-  void send(std::span<const std::byte> datagram) override {
+  bool send(std::span<const std::byte> datagram, std::chrono::milliseconds wait) override {
     // try_send first: building a deadline costs a clock read and a calendar conversion.
-    if (out_->try_send(datagram.data(), datagram.size(), 0)) return;
-    while (!out_->timed_send(datagram.data(), datagram.size(), 0, deadline_from_now())) {
-      if (peer_.peer_gone()) throw std::runtime_error("peer closed");
-    }
+    if (queue_->try_send(datagram.data(), datagram.size(), 0)) return true;
+    return wait.count() > 0 &&
+           queue_->timed_send(datagram.data(), datagram.size(), 0, deadline_after(wait));
   }
 
-  std::size_t receive(std::span<std::byte> buffer) override {
+  std::optional<std::size_t> receive(std::span<std::byte> buffer,
+                                     std::chrono::milliseconds wait) override {
     bip::message_queue::size_type got = 0;
     unsigned int priority = 0;
-    if (in_->try_receive(buffer.data(), buffer.size(), got, priority)) return got;
-    // A timeout means the queue is empty, so everything the peer sent has been read.
-    while (!in_->timed_receive(buffer.data(), buffer.size(), got, priority, deadline_from_now())) {
-      if (peer_.peer_gone()) throw std::runtime_error("peer closed");
+    if (queue_->try_receive(buffer.data(), buffer.size(), got, priority) ||
+        (wait.count() > 0 && queue_->timed_receive(buffer.data(), buffer.size(), got, priority,
+                                                   deadline_after(wait)))) {
+      return got;
     }
-    return got;
+    return std::nullopt;
   }
 
  private:
-  std::unique_ptr<bip::message_queue> out_, in_;
-  lifeline peer_;
+  std::unique_ptr<bip::message_queue> queue_;
 };
 
 class boost_mq final : public Transport {
  public:
-  boost_mq() : to_follower_(create_unnamed_queue()), to_leader_(create_unnamed_queue()) {}
+  boost_mq()
+      : to_follower_(make_boost_mq_queue(boost_mq_slots, boost_mq_slot_size)),
+        to_leader_(make_boost_mq_queue(boost_mq_slots, boost_mq_slot_size)) {}
 
   std::unique_ptr<Channel> open(Role role) override {
     auto out = std::move(role == Role::leader ? to_follower_ : to_leader_);
     auto in = std::move(role == Role::leader ? to_leader_ : to_follower_);
     return make_chunked_channel(
-        std::make_unique<boost_mq_link>(std::move(out), std::move(in), lifelines_.take(role)));
+        make_queue_pair_link(std::move(out), std::move(in), lifelines_.take(role)));
   }
 
   std::string describe() const override {
@@ -98,16 +97,20 @@ class boost_mq final : public Transport {
            " B inline, else a header message and " + std::to_string(boost_mq_slot_size >> 10) +
            "-KiB chunks; try_send/try_receive, then timed waits on its process-shared condition "
            "variables, peer checked every " +
-           std::to_string(liveness_check_ms) +
+           std::to_string(queue_liveness_check.count()) +
            " ms (lifeline pipe); shm name removed at creation, mapping inherited across fork";
   }
 
  private:
-  std::unique_ptr<bip::message_queue> to_follower_, to_leader_;
+  std::unique_ptr<datagram_queue> to_follower_, to_leader_;
   lifeline_pair lifelines_;
 };
 
 }  // namespace
+
+std::unique_ptr<datagram_queue> make_boost_mq_queue(std::size_t slots, std::size_t slot_size) {
+  return std::make_unique<boost_queue>(create_unnamed_queue(slots, slot_size));
+}
 
 std::unique_ptr<Transport> make_boost_mq(const TransportParams&) {
   return std::make_unique<boost_mq>();

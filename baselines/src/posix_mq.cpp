@@ -10,12 +10,15 @@
 #include <time.h>
 
 #include <cerrno>
+#include <chrono>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <system_error>
 
 #include "baselines/transports.hpp"
 #include "chunking.hpp"
+#include "datagram_queue.hpp"
 #include "peer_lifeline.hpp"
 #include "pipes/fd.hpp"
 #include "unique_name.hpp"
@@ -23,8 +26,6 @@
 namespace baselines {
 namespace {
 
-// How long a blocked send or receive waits before it checks that the peer still exists.
-constexpr long liveness_check_ms = 100;
 // Kernel bookkeeping charged to RLIMIT_MSGQUEUE per message slot (struct msg_msg and a priority
 // tree node, about 96 bytes on x86-64), rounded up so the estimate never undershoots.
 constexpr long slot_overhead = 128;
@@ -61,55 +62,49 @@ pipes::fd create_unlinked_queue(const posix_mq_geometry& geometry) {
   return queue;
 }
 
-timespec deadline_from_now() {
+timespec deadline_after(std::chrono::milliseconds wait) {
   timespec t{};
   ::clock_gettime(CLOCK_REALTIME, &t);  // mq_timed* take an absolute CLOCK_REALTIME time
-  t.tv_nsec += liveness_check_ms * 1'000'000;
+  t.tv_nsec += static_cast<long>(wait.count()) * 1'000'000;
   t.tv_sec += t.tv_nsec / 1'000'000'000;
   t.tv_nsec %= 1'000'000'000;
   return t;
 }
 
-class posix_mq_link final : public datagram_link {
+// An expired deadline makes the timed calls fail at once instead of blocking.
+class posix_queue final : public datagram_queue {
  public:
-  posix_mq_link(pipes::fd out, pipes::fd in, lifeline peer, std::size_t message_size)
-      : out_(std::move(out)), in_(std::move(in)), peer_(std::move(peer)), size_(message_size) {}
+  posix_queue(pipes::fd queue, std::size_t message_size)
+      : queue_(std::move(queue)), size_(message_size) {}
 
   std::size_t max_datagram() const noexcept override { return size_; }
 
-  void send(std::span<const std::byte> datagram) override {
+  bool send(std::span<const std::byte> datagram, std::chrono::milliseconds wait) override {
+    const timespec deadline = deadline_after(wait);
     for (;;) {
-      const timespec deadline = deadline_from_now();
-      if (::mq_timedsend(out_.get(), reinterpret_cast<const char*>(datagram.data()),
+      if (::mq_timedsend(queue_.get(), reinterpret_cast<const char*>(datagram.data()),
                          datagram.size(), 0, &deadline) == 0) {
-        return;
+        return true;
       }
-      if (errno == ETIMEDOUT) {
-        if (peer_.peer_gone()) throw std::runtime_error("peer closed");
-      } else if (errno != EINTR) {
-        throw_errno("mq_timedsend");
-      }
+      if (errno == ETIMEDOUT) return false;
+      if (errno != EINTR) throw_errno("mq_timedsend");
     }
   }
 
-  std::size_t receive(std::span<std::byte> buffer) override {
+  std::optional<std::size_t> receive(std::span<std::byte> buffer,
+                                     std::chrono::milliseconds wait) override {
+    const timespec deadline = deadline_after(wait);
     for (;;) {
-      const timespec deadline = deadline_from_now();
-      const ssize_t got = ::mq_timedreceive(in_.get(), reinterpret_cast<char*>(buffer.data()),
+      const ssize_t got = ::mq_timedreceive(queue_.get(), reinterpret_cast<char*>(buffer.data()),
                                             buffer.size(), nullptr, &deadline);
       if (got >= 0) return static_cast<std::size_t>(got);
-      // A timeout means the queue is empty, so everything the peer sent has been read.
-      if (errno == ETIMEDOUT) {
-        if (peer_.peer_gone()) throw std::runtime_error("peer closed");
-      } else if (errno != EINTR) {
-        throw_errno("mq_timedreceive");
-      }
+      if (errno == ETIMEDOUT) return std::nullopt;
+      if (errno != EINTR) throw_errno("mq_timedreceive");
     }
   }
 
  private:
-  pipes::fd out_, in_;
-  lifeline peer_;
+  pipes::fd queue_;
   std::size_t size_;
 };
 
@@ -117,15 +112,14 @@ class posix_mq final : public Transport {
  public:
   explicit posix_mq(const posix_mq_geometry& geometry)
       : geometry_(geometry),
-        to_follower_(create_unlinked_queue(geometry)),
-        to_leader_(create_unlinked_queue(geometry)) {}
+        to_follower_(make_posix_mq_queue(geometry)),
+        to_leader_(make_posix_mq_queue(geometry)) {}
 
   std::unique_ptr<Channel> open(Role role) override {
-    pipes::fd out = std::move(role == Role::leader ? to_follower_ : to_leader_);
-    pipes::fd in = std::move(role == Role::leader ? to_leader_ : to_follower_);
+    auto out = std::move(role == Role::leader ? to_follower_ : to_leader_);
+    auto in = std::move(role == Role::leader ? to_leader_ : to_follower_);
     return make_chunked_channel(
-        std::make_unique<posix_mq_link>(std::move(out), std::move(in), lifelines_.take(role),
-                                        static_cast<std::size_t>(geometry_.message_size)));
+        make_queue_pair_link(std::move(out), std::move(in), lifelines_.take(role)));
   }
 
   std::string describe() const override {
@@ -139,16 +133,22 @@ class posix_mq final : public Transport {
            std::to_string(g.message_size - static_cast<long>(chunk_header_size)) +
            " B inline, else a header datagram and " + std::to_string(g.message_size) +
            "-B chunks; blocking mq_timedsend/mq_timedreceive, peer checked every " +
-           std::to_string(liveness_check_ms) + " ms (lifeline pipe); queues unlinked at creation";
+           std::to_string(queue_liveness_check.count()) +
+           " ms (lifeline pipe); queues unlinked at creation";
   }
 
  private:
   posix_mq_geometry geometry_;
-  pipes::fd to_follower_, to_leader_;
+  std::unique_ptr<datagram_queue> to_follower_, to_leader_;
   lifeline_pair lifelines_;
 };
 
 }  // namespace
+
+std::unique_ptr<datagram_queue> make_posix_mq_queue(const posix_mq_geometry& geometry) {
+  return std::make_unique<posix_queue>(create_unlinked_queue(geometry),
+                                       static_cast<std::size_t>(geometry.message_size));
+}
 
 posix_mq_geometry choose_posix_mq_geometry() {
   posix_mq_geometry g;

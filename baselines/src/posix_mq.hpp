@@ -1,7 +1,11 @@
-// posix_mq's queue geometry, exposed for its tests (chunk boundaries depend on it).
+// posix_mq's queue geometry, exposed for its tests (chunk boundaries depend on it), and its
+// queue, shared with the worker pool (fan_posix_mq.cpp).
 #pragma once
 
 #include <cstddef>
+#include <memory>
+
+#include "datagram_queue.hpp"
 
 namespace baselines {
 
@@ -16,5 +20,9 @@ struct posix_mq_geometry {
 // What an unprivileged user gets here: the system's per-queue maxima, fewer messages if two
 // queues would not fit in RLIMIT_MSGQUEUE. Throws baselines::unsupported if that is too little.
 posix_mq_geometry choose_posix_mq_geometry();
+
+// A queue of that geometry, owner-only, unlinked at creation: every process that uses it
+// inherits the descriptor across fork() (an mqd_t is a file descriptor on Linux).
+std::unique_ptr<datagram_queue> make_posix_mq_queue(const posix_mq_geometry& geometry);
 
 }  // namespace baselines

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "baselines/transports.hpp"
+#include "connection_channel.hpp"
 #include "pipes/connection.hpp"
 #include "size_text.hpp"
 
@@ -18,20 +19,6 @@ enum class sending {
   loan,     // the caller builds each message inside the staging ring (loan + commit)
   built,    // the caller builds each message in its own buffer, then send_bytes: loan's twin
   batched,  // small messages gathered and sent with send_batch
-};
-
-class connection_channel : public Channel {
- public:
-  explicit connection_channel(pipes::Connection connection) : connection_(std::move(connection)) {}
-
-  void send(std::span<const std::byte> message) override { connection_.send_bytes(message); }
-
-  std::span<const std::byte> receive(std::span<std::byte> scratch) override {
-    return scratch.first(connection_.recv_bytes_into(scratch));
-  }
-
- protected:
-  pipes::Connection connection_;
 };
 
 class loaning_channel final : public connection_channel {
@@ -102,25 +89,9 @@ class batching_channel final : public connection_channel {
   std::vector<std::span<const std::byte>> views_;
 };
 
-// The one account of a pipes configuration: every lever as set, and the capacity actually got.
+// The one account of a pipes configuration: every lever, the capacity got, and how it sends.
 std::string description(const pipes::options& o, sending how, std::size_t capacity) {
-  std::string text = "pipes: pipe " + size_text(capacity) + " (asked ";
-  if (o.pipe_capacity == pipes::system_max_capacity) {
-    text += "pipe-max-size)";
-  } else if (o.pipe_capacity == 0) {
-    text += "the kernel default)";
-  } else {
-    text += size_text(o.pipe_capacity) + ")";
-  }
-  text += o.gather_writes ? ", header + payload in one writev"
-                          : ", Python's writes (one <= 16 KiB, two above)";
-  text += o.read_ahead ? ", read-ahead" : ", exact reads";
-  if (o.zero_copy) {
-    text += ", vmsplice from a staging ring for payloads >= " + size_text(o.zero_copy_threshold);
-  }
-  if (o.spin.count() > 0) {
-    text += ", spin " + std::to_string(o.spin.count() / 1000) + " us before blocking";
-  }
+  const std::string text = pipes_description(o, capacity);
   switch (how) {
     case sending::plain:
       return text + "; send_bytes from the sender's pool";

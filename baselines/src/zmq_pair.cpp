@@ -4,67 +4,27 @@
 // tells the leader its bound endpoint, the lifelines) and each side makes its context in open().
 // ZeroMQ has no end-of-file: a side learns that its peer has gone from the lifeline, which it
 // polls in zmq_poll together with the socket.
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
+// zmq_tcp between two hosts (TransportParams::remote): the follower binds on the listener
+// pipebench-peer made (ZMQ_USE_FD), the leader connects to it; the role on the other host is a
+// stand-in here that holds that role's lifeline end (stand_in.hpp).
 #include <zmq.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdint>
-#include <cstdlib>
-#include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
-#include <system_error>
-#include <tuple>
-#include <vector>
 #include <zmq.hpp>
 
+#include "baselines/tcp_endpoint.hpp"
 #include "baselines/transports.hpp"
 #include "peer_lifeline.hpp"
-#include "unique_name.hpp"
+#include "stand_in.hpp"
+#include "zmq_support.hpp"
 
 namespace baselines {
 namespace {
 
 enum class zmq_kind { ipc, tcp };
-
-// Messages each queue (send and receive side) may hold: about queue_budget bytes' worth, within
-// [min_hwm, ZeroMQ's default of 1000]. A fixed 1000 would let 1 GiB pile up at 1 MiB per message.
-constexpr std::size_t queue_budget = 4u << 20;
-constexpr int min_hwm = 4;
-constexpr int max_hwm = 1000;
-// How long closing waits to flush what this side sent (the last echo, say) to a live peer.
-constexpr int linger_ms = 1000;
-// After the lifeline reports the peer gone, how long a receiver still waits for messages the
-// peer sent before it went (they may still be on their way through ZeroMQ's I/O thread).
-constexpr auto drain_grace = std::chrono::milliseconds(250);
-constexpr const char* socket_file_name = "s";
-
-int high_water_mark(std::size_t message_size) {
-  const std::size_t by_budget = queue_budget / std::max<std::size_t>(message_size, 1);
-  return static_cast<int>(std::clamp<std::size_t>(by_budget, min_hwm, max_hwm));
-}
-
-std::string zmq_version_text() {
-  int major = 0, minor = 0, patch = 0;
-  ::zmq_version(&major, &minor, &patch);
-  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
-}
-
-// cppzmq throws on EINTR (a signal arrived during the call): retried like any interrupted
-// system call, so that a signal handler without SA_RESTART cannot fail a transfer.
-template <typename Call>
-auto retry_interrupted(Call call) {
-  for (;;) {
-    try {
-      return call();
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) throw;
-    }
-  }
-}
 
 class zmq_channel final : public Channel {
  public:
@@ -82,7 +42,7 @@ class zmq_channel final : public Channel {
   std::span<const std::byte> receive(std::span<std::byte>) override {
     while (!retry_interrupted([&] { return socket_.recv(last_, zmq::recv_flags::dontwait); })) {
       if (wait(ZMQ_POLLIN, -1)) continue;
-      if (!wait(ZMQ_POLLIN, drain_grace.count(), /*watch_peer=*/false)) {
+      if (!wait(ZMQ_POLLIN, zmq_drain_grace.count(), /*watch_peer=*/false)) {
         throw std::runtime_error("peer closed");
       }
     }
@@ -107,15 +67,9 @@ class zmq_channel final : public Channel {
   bool wait(short events, long timeout_ms, bool watch_peer = true) {
     zmq_pollitem_t items[] = {{socket_.handle(), 0, events, 0},
                               {nullptr, peer_.watch_fd(), ZMQ_POLLIN, 0}};
-    for (;;) {
-      const int n = ::zmq_poll(items, watch_peer ? 2 : 1, timeout_ms);
-      if (n < 0) {
-        if (::zmq_errno() == EINTR) continue;
-        throw zmq::error_t();
-      }
-      if (items[0].revents != 0) return true;
-      return false;  // the peer's lifeline (any event on it is the hang-up) or the timeout
-    }
+    zmq_poll_retrying(items, watch_peer ? 2 : 1, timeout_ms);
+    // Otherwise the peer's lifeline (any event on it is the hang-up) or the timeout.
+    return items[0].revents != 0;
   }
 
   // Destroyed in reverse: the socket closes, the context flushes (linger), then the lifeline
@@ -149,28 +103,25 @@ std::string read_endpoint(const pipes::fd& in) {
 
 class zmq_pair final : public Transport {
  public:
-  zmq_pair(zmq_kind kind, std::size_t message_size)
-      : kind_(kind), hwm_(high_water_mark(message_size)), owner_(::getpid()) {
-    if (kind_ == zmq_kind::ipc) make_private_directory();
-  }
-
-  ~zmq_pair() override {
-    // Only the controller's copy cleans up: a child's copy dies after that child's open(), and
-    // by then the follower has removed both already (see open()); this is for failed runs.
-    if (::getpid() == owner_) remove_ipc_files();
+  zmq_pair(zmq_kind kind, std::size_t message_size, std::optional<RemoteSide> remote = {})
+      : kind_(kind), hwm_(zmq_high_water_mark(message_size)), remote_(std::move(remote)) {
+    if (kind_ == zmq_kind::ipc) ipc_dir_.emplace("zmq_ipc");
   }
 
   std::unique_ptr<Channel> open(Role role) override {
+    if (remote_ && role != remote_->here) {
+      return std::make_unique<stand_in_channel>(lifelines_.take(role));
+    }
     zmq::context_t context(1);
     zmq::socket_t socket(context, zmq::socket_type::pair);
-    socket.set(zmq::sockopt::linger, linger_ms);
+    socket.set(zmq::sockopt::linger, zmq_linger_ms);
     socket.set(zmq::sockopt::sndhwm, hwm_);
     socket.set(zmq::sockopt::rcvhwm, hwm_);
-    if (role == Role::follower) {
-      socket.bind(kind_ == zmq_kind::ipc ? "ipc://" + socket_path_ : "tcp://127.0.0.1:*");
-      if (kind_ == zmq_kind::ipc && ::chmod(socket_path_.c_str(), 0600) != 0) {
-        throw std::system_error(errno, std::system_category(), "chmod " + socket_path_);
-      }
+    if (remote_) {
+      reach_other_host(socket, role);
+    } else if (role == Role::follower) {
+      socket.bind(ipc_dir_ ? ipc_dir_->endpoint() : "tcp://127.0.0.1:*");
+      if (ipc_dir_) ipc_dir_->restrict_socket_file();
       write_endpoint(endpoint_.write_end, socket.get(zmq::sockopt::last_endpoint));
     } else {
       socket.connect(read_endpoint(endpoint_.read_end));
@@ -179,7 +130,7 @@ class zmq_pair final : public Transport {
         std::make_unique<zmq_channel>(lifelines_.take(role), std::move(context), std::move(socket));
     channel->handshake(role);
     // Connected: the socket file and its directory are no longer needed by anyone.
-    if (role == Role::follower) remove_ipc_files();
+    if (role == Role::follower && ipc_dir_) ipc_dir_->remove();
     return channel;
   }
 
@@ -188,45 +139,41 @@ class zmq_pair final : public Transport {
            (kind_ == zmq_kind::ipc
                 ? std::string("ipc:// (socket file in a private 0700 directory, removed once "
                               "connected)")
-                : std::string("tcp://127.0.0.1:<ephemeral> (libzmq sets TCP_NODELAY)")) +
+                : "tcp://" + tcp_text() + " (libzmq sets TCP_NODELAY)") +
            "; context (1 I/O thread) made in open() after fork; SNDHWM = RCVHWM = " +
-           std::to_string(hwm_) + " messages (about " + std::to_string(queue_budget >> 20) +
-           " MiB, within [" + std::to_string(min_hwm) + ", " + std::to_string(max_hwm) +
-           "]); SO_SNDBUF/SO_RCVBUF kernel default; linger " + std::to_string(linger_ms) +
+           std::to_string(hwm_) + " messages (about " + std::to_string(zmq_queue_budget >> 20) +
+           " MiB, within [" + std::to_string(zmq_min_hwm) + ", " + std::to_string(zmq_max_hwm) +
+           "]); SO_SNDBUF/SO_RCVBUF kernel default; linger " + std::to_string(zmq_linger_ms) +
            " ms; send copies into a zmq message (dontwait, then zmq_poll); receive returns the "
            "zmq message in place; peer death: lifeline pipe in the same zmq_poll";
   }
 
  private:
-  void make_private_directory() {
-    // mkdtemp creates it 0700, atomically; the 128-bit prefix makes the name unguessable.
-    const auto base = std::filesystem::temp_directory_path() / unique_name("pipebench-zmq-");
-    std::string path = base.string() + "XXXXXX";
-    if (::mkdtemp(path.data()) == nullptr) {
-      throw std::system_error(errno, std::system_category(), "mkdtemp " + path);
-    }
-    dir_ = path;
-    socket_path_ = dir_ + "/" + socket_file_name;
-    report_created(named_resource::directory, dir_);
-    if (socket_path_.size() >= sizeof(sockaddr_un::sun_path)) {
-      remove_ipc_files();
-      throw unsupported("zmq_ipc: the socket path " + socket_path_ +
-                        " is too long for AF_UNIX; set TMPDIR to a shorter directory");
-    }
+  // Between two hosts: ZeroMQ takes pipebench-peer's listener as made (ZMQ_USE_FD), so its port
+  // was known before fork and told to the leader's host.
+  void reach_other_host(zmq::socket_t& socket, Role role) const {
+    const tcp_endpoint at = role == Role::follower ? local_endpoint(remote_->listener)
+                                                   : tcp_endpoint{remote_->host, remote_->port};
+    if (at.host.find(':') != std::string::npos) socket.set(zmq::sockopt::ipv6, 1);
+    if (role == Role::leader) return socket.connect("tcp://" + at.text());
+    socket.set(zmq::sockopt::use_fd, remote_->listener);
+    socket.bind("tcp://" + at.text());
   }
 
-  void remove_ipc_files() noexcept {
-    if (dir_.empty()) return;
-    ::unlink(socket_path_.c_str());
-    ::rmdir(dir_.c_str());
+  std::string tcp_text() const {
+    if (!remote_) return "127.0.0.1:<ephemeral>";
+    if (remote_->here == Role::follower) {
+      return local_endpoint(remote_->listener).text() + ", the leader on another host";
+    }
+    return tcp_endpoint{remote_->host, remote_->port}.text() + ", the follower on another host";
   }
 
   zmq_kind kind_;
   int hwm_;
-  pid_t owner_;
-  std::string dir_, socket_path_;                  // ipc only
+  std::optional<ipc_directory> ipc_dir_;           // ipc only
   pipes::pipe_fds endpoint_ = pipes::open_pipe();  // follower -> leader: the bound endpoint
   lifeline_pair lifelines_;
+  std::optional<RemoteSide> remote_;
 };
 
 }  // namespace
@@ -236,7 +183,7 @@ std::unique_ptr<Transport> make_zmq_ipc(const TransportParams& params) {
 }
 
 std::unique_ptr<Transport> make_zmq_tcp(const TransportParams& params) {
-  return std::make_unique<zmq_pair>(zmq_kind::tcp, params.message_size);
+  return std::make_unique<zmq_pair>(zmq_kind::tcp, params.message_size, params.remote);
 }
 
 }  // namespace baselines

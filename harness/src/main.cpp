@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "host_facts.hpp"
 #include "payload_pool.hpp"
+#include "remote_peer.hpp"
 #include "repetition_runner.hpp"
 #include "sweep_options.hpp"
 #include "transport_registry.hpp"
@@ -22,7 +24,7 @@ namespace {
 using harness::workload;
 
 constexpr workload all_workloads[] = {workload::throughput, workload::latency, workload::openloop,
-                                      workload::pairs};
+                                      workload::pairs,      workload::fanout,  workload::fanin};
 
 bool selected(const std::vector<std::string>& chosen, std::string_view id) {
   return chosen.empty() || std::find(chosen.begin(), chosen.end(), id) != chosen.end();
@@ -33,19 +35,20 @@ bool selected(const std::vector<std::string>& chosen, const harness::transport_e
   return t.on_request ? !chosen.empty() && selected(chosen, t.id) : selected(chosen, t.id);
 }
 
-// openloop and pairs run only when --workloads names them: openloop measures each transport's
-// peak first and runs at several loads, pairs runs each cell at several pair counts; the default
-// sweep has no time for either.
+// openloop, pairs, fanout and fanin run only when --workloads names them: openloop measures each
+// transport's peak first and runs at several loads, the others run each cell at several process
+// counts; the default sweep has no time for them.
 bool selected(const std::vector<std::string>& chosen, workload w) {
   if (chosen.empty()) return w == workload::throughput || w == workload::latency;
   return selected(chosen, harness::name_of(w));
 }
 
 // The scales a benchmark of `w` runs at: the offered loads for openloop (a percentage of the
-// peak), the pair counts for pairs, none (0) otherwise.
+// peak), the pair counts for pairs, the worker counts for fanout and fanin, none (0) otherwise.
 std::vector<int> scales_of(workload w, const harness::sweep_options& options) {
   if (w == workload::openloop) return options.loads;
   if (w == workload::pairs) return options.pair_counts;
+  if (harness::is_fan(w)) return options.worker_counts;
   return {0};
 }
 
@@ -130,13 +133,45 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // --remote-peer: the follower runs on another host (remote_peer.hpp); only the transports
+  // that reach one, in the workloads of two roles with one clock, run.
+  std::unique_ptr<harness::remote_peer> remote;
+  if (!options.remote_peer.empty()) {
+    for (const auto& id : options.transports) {
+      if (!harness::find_transport(id)->reaches_other_hosts) {
+        std::cerr << "pipebench: " << id << " cannot reach another host (--remote-peer)\n";
+        return 2;
+      }
+    }
+    for (const auto& id : options.workloads) {
+      if (id != "throughput" && id != "latency") {
+        std::cerr << "pipebench: with --remote-peer only throughput and latency run\n";
+        return 2;
+      }
+    }
+    try {
+      remote = std::make_unique<harness::remote_peer>(options.remote_peer);
+    } catch (const std::exception& e) {
+      std::cerr << "pipebench: --remote-peer: " << e.what() << "\n";
+      return 2;
+    }
+  }
+
   const harness::run_settings settings{.leader_cpu = options.leader_cpu,
                                        .follower_cpu = options.follower_cpu,
-                                       .stall_timeout = options.stall_timeout};
+                                       .stall_timeout = options.stall_timeout,
+                                       .remote = remote.get()};
   for (const auto& [key, value] : harness::host_facts()) benchmark::AddCustomContext(key, value);
   benchmark::AddCustomContext("pipebench_cpus", std::to_string(settings.leader_cpu) + "," +
                                                     std::to_string(settings.follower_cpu));
   benchmark::AddCustomContext("payload_pool_rule", harness::payload_pool::rule());
+  if (remote) {
+    // Both hosts' facts: this one's (the leader's) above, the follower's host's as peer_<fact>.
+    benchmark::AddCustomContext("remote_peer", remote->endpoint().text());
+    for (const auto& [key, value] : remote->host_facts()) {
+      benchmark::AddCustomContext("peer_" + key, value);
+    }
+  }
   benchmark::AddCustomContext("repetitions_interleaved",
                               interleaved_flag ? interleaved_flag : "true");
   benchmark::AddCustomContext("repetition_min_time_s", std::to_string(min_time));
@@ -147,9 +182,11 @@ int main(int argc, char** argv) {
     if (!selected(options.workloads, w)) continue;
     for (const auto& transport : harness::transports()) {
       if (!selected(options.transports, transport)) continue;
+      if (remote && !transport.reaches_other_hosts) continue;
       // memcpy is one process: there is no second one to pace or to pair.
       const bool paced_or_paired = w == workload::openloop || w == workload::pairs;
       if (paced_or_paired && transport.in_process()) continue;
+      if (harness::is_fan(w) && !transport.make_fan) continue;  // no worker-pool form
       for (std::size_t size : options.sizes) {
         for (int scale : scales_of(w, options)) {
           const std::string name = harness::benchmark_name(w, transport.id, size, scale);

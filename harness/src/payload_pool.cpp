@@ -61,13 +61,19 @@ std::string payload_pool::rule() {
 }
 
 payload_pool::payload_pool(std::size_t message_size, std::size_t llc_bytes, std::uint64_t seed)
-    : message_size_(message_size),
-      slots_(
-          std::max(pool_bytes_for(message_size, llc_bytes) / std::max<std::size_t>(message_size, 1),
-                   min_slots)),
-      bytes_(message_size * slots_),
+    : payload_pool(shape_t{.message_size = message_size,
+                           .slots = std::max(pool_bytes_for(message_size, llc_bytes) /
+                                                 std::max<std::size_t>(message_size, 1),
+                                             min_slots),
+                           .seed = seed}) {}
+
+payload_pool::payload_pool(const shape_t& shape)
+    : message_size_(shape.message_size),
+      slots_(std::max(shape.slots, min_slots)),
+      seed_(shape.seed),
+      bytes_(message_size_ * slots_),
       slot_checksums_(slots_) {
-  std::uint64_t state = seed;
+  std::uint64_t state = seed_;
   for (std::size_t i = 0; i < bytes_.size(); i += sizeof(std::uint64_t)) {
     const std::uint64_t word = splitmix64(state);
     std::memcpy(bytes_.data() + i, &word, std::min(sizeof word, bytes_.size() - i));
@@ -123,6 +129,16 @@ bool payload_pool::matches(std::uint64_t seq, std::span<const std::byte> receive
   stamp(std::span(expected, skip), seq);
   return std::memcmp(received.data(), expected, skip) == 0 &&
          checksum(received.subspan(skip)) == slot_checksums_[seq % slots_];
+}
+
+std::optional<std::uint64_t> payload_pool::stamped_sequence(
+    std::span<const std::byte> received) const noexcept {
+  if (received.size() != message_size_ || message_size_ < stamp_size) return std::nullopt;
+  std::uint64_t seq = 0;
+  for (std::size_t i = 0; i < stamp_size; ++i) {
+    seq |= static_cast<std::uint64_t>(received[i]) << (8 * i);
+  }
+  return seq;
 }
 
 std::string payload_pool::explain_mismatch(std::uint64_t seq,

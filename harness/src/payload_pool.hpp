@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -36,9 +37,21 @@ class payload_pool {
   // The rule above in words, for the results' context.
   static std::string rule();
 
+  static constexpr std::uint64_t default_seed = 0x9e3779b97f4a7c15ull;
+
   // A pool of pool_bytes_for(message_size, llc_bytes) (whole slots, at least min_slots).
   explicit payload_pool(std::size_t message_size, std::size_t llc_bytes = 0,
-                        std::uint64_t seed = 0x9e3779b97f4a7c15ull);
+                        std::uint64_t seed = default_seed);
+
+  // What determines a pool's bytes: two pools of one shape hold the same bytes, so a follower on
+  // another host (pipebench-peer) rebuilds the leader's pool from its shape alone.
+  struct shape_t {
+    std::size_t message_size = 0;
+    std::size_t slots = 0;
+    std::uint64_t seed = default_seed;
+  };
+  explicit payload_pool(const shape_t& shape);
+  shape_t shape() const noexcept { return {message_size_, slots_, seed_}; }
 
   std::size_t message_size() const noexcept { return message_size_; }
   std::size_t slots() const noexcept { return slots_; }
@@ -60,6 +73,12 @@ class payload_pool {
   // stamp by checksum.
   bool matches(std::uint64_t seq, std::span<const std::byte> received) const noexcept;
 
+  // The sequence number stamped into `received`, for a receiver that cannot know which message
+  // comes next (a worker of a pool, or a hub taking from several); matches() then checks the
+  // rest. Empty when `received` is not of this pool's size, or that size is too short for a
+  // whole stamp (stamp_size bytes).
+  std::optional<std::uint64_t> stamped_sequence(std::span<const std::byte> received) const noexcept;
+
   // What is wrong with `received` as message `seq` (for the error message once `matches` fails).
   std::string explain_mismatch(std::uint64_t seq, std::span<const std::byte> received) const;
 
@@ -69,6 +88,7 @@ class payload_pool {
 
   std::size_t message_size_;
   std::size_t slots_;
+  std::uint64_t seed_;
   // The pool's bytes, in a MAP_SHARED anonymous mapping: children forked by the controller
   // stamp messages into it without copy-on-write copies of a pool that may be a GiB (a private
   // copy cost about half a second per run here), and the controller keeps one per size.

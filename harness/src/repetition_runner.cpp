@@ -75,7 +75,7 @@ void report_success(benchmark::State& state, workload w, const run_result& resul
   state.SetIterationTime(seconds / messages);
   auto& c = state.counters;
   c["items_per_second"] = messages / seconds;
-  if (w == workload::throughput || w == workload::pairs) {
+  if (w == workload::throughput || w == workload::pairs || is_fan(w)) {
     c["bytes_per_second"] = Counter(messages * static_cast<double>(pool.message_size()) / seconds,
                                     Counter::kDefaults, Counter::kIs1024);
   }
@@ -95,6 +95,7 @@ void report_success(benchmark::State& state, workload w, const run_result& resul
   if (w == workload::latency) report_percentiles(state, "rtt_", result.latency);
   if (w == workload::openloop) report_percentiles(state, "lat_", result.latency);
   if (w == workload::pairs) c["slowest_pair_share"] = result.slowest_pair_share;
+  if (is_fan(w)) c["slowest_worker_share"] = result.slowest_worker_share;
 }
 
 void report_open_loop(benchmark::State& state, const open_loop_plan& plan,
@@ -184,6 +185,7 @@ void repetition_runner::run(benchmark::State& state, workload w, const transport
     count = plan.count;
   } else {
     if (w == workload::pairs) settings.pairs = scale;
+    if (is_fan(w)) settings.workers = scale;
     count = message_count(name, w, transport, pool, settings, failure);
     if (count == 0) return report_failure(state, failure);
   }

@@ -33,7 +33,8 @@ class repetition_runner {
   // sweep_options (0: none).
   repetition_runner(run_settings settings, double min_time, int corrupt_repetition);
 
-  // `scale`: openloop's offered load, a percentage of the peak; pairs' number of pairs.
+  // `scale`: openloop's offered load, a percentage of the peak; pairs' number of pairs; fanout's
+  // and fanin's number of workers.
   void run(benchmark::State& state, workload w, const transport_entry& transport, std::size_t size,
            int scale = 0);
 

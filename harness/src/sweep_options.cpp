@@ -86,16 +86,19 @@ std::string sweep_usage() {
          "  --quick                 small sweep: 64 B, 4 KiB, 64 KiB, 1 MiB, short runs\n"
          "  --sizes=64,4K,1M        message sizes (default 64 B to 64 MiB in steps of 4)\n"
          "  --transports=a,b        transport ids (default all; --list shows them)\n"
-         "  --workloads=throughput,latency,openloop,pairs\n"
-         "                          (default throughput,latency; openloop and pairs only\n"
-         "                          when named)\n"
+         "  --workloads=throughput,latency,openloop,pairs,fanout,fanin\n"
+         "                          (default throughput,latency; the others only when\n"
+         "                          named)\n"
          "  --loads=10,50,90        openloop: offered loads, in percent of each transport's\n"
          "                          peak at that size (default 10,50,90)\n"
          "  --pairs=1,2,4           pairs: how many pairs run at once (default 1,2,4)\n"
+         "  --workers=1,2,4         fanout, fanin: how many workers (default 1,2,4)\n"
          "  --cpus=L,F              CPUs for leader and follower (default the first two;\n"
          "                          --cpus=none to leave them unpinned)\n"
          "  --stall-timeout=SEC     fail a run that makes no progress for SEC (default 5)\n"
          "  --list                  list the transports, each with its configuration, and exit\n"
+         "  --remote-peer=HOST:PORT run the follower on another host, in pipebench-peer there\n"
+         "                          (tcp and zmq_tcp, throughput and latency; port default 7878)\n"
          "  --inject-corruption=R   test seam: the Rth repetition of every benchmark fails\n"
          "                          with a corrupted message (to test failure handling)\n";
 }
@@ -128,6 +131,8 @@ sweep_options parse_sweep_options(int& argc, char** argv) {
       options.loads = parse_int_list(*v, "--loads takes percentages", 1, 100);
     } else if (auto v = value_of("--pairs")) {
       options.pair_counts = parse_int_list(*v, "--pairs takes pair counts", 1, 64);
+    } else if (auto v = value_of("--workers")) {
+      options.worker_counts = parse_int_list(*v, "--workers takes worker counts", 1, 64);
     } else if (auto v = value_of("--cpus")) {
       if (*v == "none") {
         options.leader_cpu = options.follower_cpu = -1;
@@ -142,6 +147,8 @@ sweep_options parse_sweep_options(int& argc, char** argv) {
       if (options.corrupt_repetition < 1) {
         throw std::invalid_argument("--inject-corruption takes a repetition number from 1");
       }
+    } else if (auto v = value_of("--remote-peer")) {
+      options.remote_peer = *v;
     } else if (auto v = value_of("--stall-timeout")) {
       options.stall_timeout = std::chrono::seconds(parse_int(*v, "stall timeout"));
     } else {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "baselines/fan_transports.hpp"
 #include "baselines/transports.hpp"
 
 namespace harness {
@@ -18,11 +19,17 @@ constexpr std::size_t MiB = 1024 * KiB;
 
 const std::array registry{
     transport_entry{"memcpy", nullptr},
-    transport_entry{"naive_pipe", &baselines::make_naive_pipe},
-    transport_entry{"tuned_pipe", &baselines::make_tuned_pipe},
+    transport_entry{.id = "naive_pipe",
+                    .make = &baselines::make_naive_pipe,
+                    .make_fan = &baselines::make_naive_pipe_fan},
+    transport_entry{.id = "tuned_pipe",
+                    .make = &baselines::make_tuned_pipe,
+                    .make_fan = &baselines::make_tuned_pipe_fan},
     // The same code as tuned_pipe under a second name: the gap between the two, measured
     // interleaved in one run, is that run's noise floor.
-    transport_entry{"control_twin", &baselines::make_tuned_pipe},
+    transport_entry{.id = "control_twin",
+                    .make = &baselines::make_tuned_pipe,
+                    .make_fan = &baselines::make_tuned_pipe_fan},
     transport_entry{"tuned_pipe_loan", &baselines::make_tuned_pipe_loan},
     transport_entry{"tuned_pipe_built", &baselines::make_tuned_pipe_built},
     transport_entry{"tuned_pipe_batch", &baselines::make_tuned_pipe_batch},
@@ -32,18 +39,28 @@ const std::array registry{
     transport_entry{"pipe_writev", &baselines::make_pipe_writev},
     transport_entry{"pipe_readahead", &baselines::make_pipe_readahead},
     transport_entry{"pipe_vmsplice", &baselines::make_pipe_vmsplice},
-    transport_entry{"socketpair", &baselines::make_socketpair},
-    transport_entry{"boost_mq", &baselines::make_boost_mq},
-    transport_entry{"posix_mq", &baselines::make_posix_mq},
-    transport_entry{"shm_ring", &baselines::make_shm_ring},
+    transport_entry{.id = "socketpair",
+                    .make = &baselines::make_socketpair,
+                    .make_fan = &baselines::make_socketpair_fan},
+    transport_entry{.id = "boost_mq",
+                    .make = &baselines::make_boost_mq,
+                    .make_fan = &baselines::make_boost_mq_fan},
+    transport_entry{.id = "posix_mq",
+                    .make = &baselines::make_posix_mq,
+                    .make_fan = &baselines::make_posix_mq_fan},
+    transport_entry{.id = "shm_ring",
+                    .make = &baselines::make_shm_ring,
+                    .make_fan = &baselines::make_shm_ring_fan},
     transport_entry{"shm_ring_inplace", &baselines::make_shm_ring_inplace},
     transport_entry{"cma", &baselines::make_cma},
     transport_entry{"cma_push", &baselines::make_cma_push},
     transport_entry{"memfd", &baselines::make_memfd},
     transport_entry{"memfd_sealed", &baselines::make_memfd_sealed},
-    transport_entry{"tcp", &baselines::make_tcp},
-    transport_entry{"zmq_ipc", &baselines::make_zmq_ipc},
-    transport_entry{"zmq_tcp", &baselines::make_zmq_tcp},
+    transport_entry{.id = "tcp", .make = &baselines::make_tcp, .reaches_other_hosts = true},
+    transport_entry{.id = "zmq_ipc",
+                    .make = &baselines::make_zmq_ipc,
+                    .make_fan = &baselines::make_zmq_ipc_fan},
+    transport_entry{.id = "zmq_tcp", .make = &baselines::make_zmq_tcp, .reaches_other_hosts = true},
     transport_entry{"tuned_pipe_cap64k", &at_capacity<64 * KiB, false>, true},
     transport_entry{"tuned_pipe_cap256k", &at_capacity<256 * KiB, false>, true},
     transport_entry{"tuned_pipe_cap1m", &at_capacity<1 * MiB, false>, true},

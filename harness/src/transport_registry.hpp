@@ -1,5 +1,6 @@
 // Every transport the harness can measure, by its id in benchmark names. Adding a transport is
-// one file (its factory) plus one line in transport_registry.cpp.
+// one file (its factory) plus one line in transport_registry.cpp; so is giving one a worker-pool
+// form (its make_fan).
 #pragma once
 
 #include <memory>
@@ -8,6 +9,7 @@
 #include <string_view>
 
 #include "baselines/channel.hpp"
+#include "baselines/fan.hpp"
 
 namespace harness {
 
@@ -18,6 +20,12 @@ struct transport_entry {
   // A study run only when --transports names it (the capacity lever: twelve more pipes, each
   // meaningful for large messages only), not by the default sweep.
   bool on_request = false;
+  // Can run with its follower on another host (pipebench --remote-peer): honours
+  // TransportParams::remote.
+  bool reaches_other_hosts = false;
+  // Makes the transport as a worker pool, a hub and W workers (fanout, fanin), before fork();
+  // nullptr when it has no such form, and then it has no fanout or fanin benchmarks.
+  std::unique_ptr<baselines::FanTransport> (*make_fan)(const baselines::FanParams&) = nullptr;
 
   bool in_process() const noexcept { return make == nullptr; }
 };

@@ -1,7 +1,7 @@
 # Runs `pipebench` on one small size for every transport and checks the JSON it writes: every
 # transport has a throughput and a latency row, none errored, each says verified = 1, and each
-# carries the counters of DESIGN.md. Then the runs on request: capacity rows, the open loop, and
-# pairs.
+# carries the counters of DESIGN.md. Then the runs on request: capacity rows, the open loop,
+# pairs, and the worker pools.
 cmake_minimum_required(VERSION 3.25)
 execute_process(COMMAND ${PIPEBENCH} --list OUTPUT_VARIABLE listing RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
@@ -49,8 +49,8 @@ set(seen "")
 math(EXPR last "${count} - 1")
 foreach(i RANGE ${last})
   expect_verified(${i})
-  if(name MATCHES "^(openloop|pairs)/")
-    message(FATAL_ERROR "${name}: openloop and pairs run only when --workloads names them")
+  if(name MATCHES "^(openloop|pairs|fanout|fanin)/")
+    message(FATAL_ERROR "${name}: openloop, pairs, fanout and fanin run only when named")
   elseif(name MATCHES "^throughput/")
     set(counters bytes_per_second items_per_second cpu_s_per_GiB)
   else()
@@ -141,3 +141,25 @@ foreach(i 0 1 2)
   endif()
 endforeach()
 message(STATUS "pipebench smoke: pairs rows run, verified, with their counters")
+
+# Worker pools: fanout and fanin with two workers over the transports that have a worker-pool
+# form, named by their worker count, verified, with the aggregate throughput and the slowest
+# worker's share.
+run_pipebench(--workloads=fanout,fanin --transports=tuned_pipe,socketpair --sizes=4K --workers=2)
+string(JSON count LENGTH "${json}" benchmarks)
+if(NOT count EQUAL 4)
+  message(FATAL_ERROR "expected 4 worker-pool rows, got ${count}")
+endif()
+foreach(i 0 1 2 3)
+  expect_verified(${i})
+  if(NOT name MATCHES "^(fanout|fanin)/(tuned_pipe|socketpair)/bytes:4096/workers:2/manual_time$")
+    message(FATAL_ERROR "unexpected worker-pool row ${name}")
+  endif()
+  foreach(counter bytes_per_second items_per_second cpu_s_per_GiB slowest_worker_share)
+    string(JSON value ERROR_VARIABLE missing GET "${json}" benchmarks ${i} ${counter})
+    if(missing)
+      message(FATAL_ERROR "${name} lacks the counter ${counter}")
+    endif()
+  endforeach()
+endforeach()
+message(STATUS "pipebench smoke: fanout and fanin rows run, verified, with their counters")

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -76,9 +77,25 @@ class unsupported : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A run whose two roles are on two hosts (pipebench --remote-peer with pipebench-peer): each
+// host makes the transport with this and opens both roles, the other host's only as a stand-in,
+// a process that represents that side here (it holds whatever tells this side its peer has gone)
+// and never sends or receives. Only transports that reach another host honour it (tcp, zmq_tcp;
+// the harness runs no other remotely).
+struct RemoteSide {
+  Role here = Role::leader;  // the role this host runs for real
+  // here == follower: a bound, listening TCP socket on which the follower accepts the leader
+  // (borrowed: the caller keeps it open until the follower's open() has returned).
+  int listener = -1;
+  // here == leader: the follower's numeric address and port.
+  std::string host = {};
+  std::uint16_t port = 0;
+};
+
 // What a transport is told when it is made.
 struct TransportParams {
-  std::size_t message_size = 0;  // the largest message the run will send
+  std::size_t message_size = 0;                     // the largest message the run will send
+  std::optional<RemoteSide> remote = std::nullopt;  // unset: both roles on this host
 };
 
 }  // namespace baselines

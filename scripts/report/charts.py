@@ -25,8 +25,11 @@ import analysis as an  # noqa: E402
 import capacity  # noqa: E402
 import openloop  # noqa: E402
 import pairs as many_pairs  # noqa: E402  (`pairs` names the Python like-for-like pairs)
+import pools  # noqa: E402
+import remote  # noqa: E402
 import transports as tp  # noqa: E402
 from transports import roles  # noqa: E402
+from crowd import Crowd  # noqa: E402
 from results import Run  # noqa: E402
 from units import fmt_ns, fmt_ratio, human_size  # noqa: E402
 
@@ -610,59 +613,126 @@ def pairs_throughput(run: Run, directory: str) -> bool:
     """Many pairs at once: the pairs' aggregate throughput against how many ran at once, a panel
     per message size, a line per transport; shaded, the counts at which the pairs oversubscribed
     the CPUs. False, and no file, when the run has no pairs rows."""
-    sizes, counts = many_pairs.PAIRS.sizes(run), many_pairs.counts(run)
-    if not sizes:
+    return _crowd_throughput(run, directory, many_pairs.CROWD, "pairs_throughput",
+                             "Many pairs at once: aggregate throughput against the number of "
+                             "pairs (higher is better; all pairs' bytes over the slowest pair's "
+                             "time)", "pairs at once")
+
+
+def fan_throughput(run: Run, directory: str) -> bool:
+    """Worker pools: the workers' aggregate throughput against how many there were, a panel per
+    direction (rows: fanout, fanin) and message size, a line per transport; shaded, the counts
+    at which the workers oversubscribed their CPU. False, and no file, without fan rows."""
+    return _crowd_throughput(run, directory, pools.CROWD, "fan_throughput",
+                             "Worker pools: aggregate throughput against the number of workers "
+                             "(higher is better; all workers' messages together)", "workers")
+
+
+def _crowd_throughput(run: Run, directory: str, crowd: Crowd, name: str, title: str,
+                      xlabel: str) -> bool:
+    """A crowd's aggregate against its member count (crowd.py): a row of panels per workload,
+    a panel per message size, a line per transport."""
+    rows = [(w, w.sizes(run)) for w in crowd.workloads if w.sizes(run)]
+    if not rows:
         return False
-    fig, axes = _figure("Many pairs at once: aggregate throughput against the number of pairs "
-                        "(higher is better; all pairs' bytes over the slowest pair's time)", run,
-                        len(sizes), 5.5 * len(sizes) + 2.5, 5.5, sharey=True)
-    crowded = many_pairs.oversubscribed(run) or []
-    calm = [p for p in counts if p not in crowded]
-    for ax, size in zip(axes, sizes):
-        ax.set_title(f"{human_size(size)} messages")
-        for t in many_pairs.PAIRS.transports(run):
-            if tp.same_code_as(t, size):
-                continue  # the noise-floor twin's line would repeat the lead's
-            ys = [an.value(run, many_pairs.aggregate(p), t, size) for p in counts]
-            if any(y is not None for y in ys):
-                ax.plot(counts, [math.nan if y is None else y for y in ys], **_style(t))
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(counts)
-        ax.set_xticklabels([str(p) for p in counts])
-        ax.xaxis.set_minor_locator(ticker.NullLocator())
-        ax.set_xlim(counts[0] / 1.4, counts[-1] * 1.4)
-        ax.set_xlabel("pairs at once")
-        if crowded:  # shaded from midway (log axis) between the last calm count and the first
-            start = (calm[-1] * crowded[0]) ** 0.5 if calm else counts[0] / 1.4
-            ax.axvspan(start, counts[-1] * 1.4, color="#999999", alpha=0.15, linewidth=0,
-                       label="oversubscribed: processes take turns on the CPUs")
-        _plain_log_y(ax, "aggregate throughput (GiB/s)")
-    for ax in axes[1:]:
-        ax.tick_params(labelleft=True)
-    _legend(axes[-1], _pairs_not_drawn(run, sizes, counts))
-    _save(fig, directory, "pairs_throughput")
+    counts, ncols = crowd.counts(run), max(len(sizes) for _w, sizes in rows)
+    fig, axes = _figure(title, run, ncols, 5.5 * ncols + 2.5, 5.5 * len(rows), sharey=True,
+                        nrows=len(rows))
+    crowded = crowd.oversubscribed(run) or []
+    calm = [c for c in counts if c not in crowded]
+    legend_ax, drawn = axes[len(rows[0][1]) - 1], set()
+    for row, (workload, sizes) in enumerate(rows):
+        for col in range(ncols):
+            ax = axes[row * ncols + col]
+            if col >= len(sizes):
+                ax.set_visible(False)
+                continue
+            size = sizes[col]
+            where = "" if len(crowd.workloads) == 1 else f"{workload.name}, "
+            ax.set_title(f"{where}{human_size(size)} messages")
+            for t in workload.transports(run):
+                if tp.same_code_as(t, size):
+                    continue  # the noise-floor twin's line would repeat the lead's
+                ys = [an.value(run, crowd.aggregate(workload, c), t, size) for c in counts]
+                if any(y is not None for y in ys):
+                    ax.plot(counts, [math.nan if y is None else y for y in ys], **_style(t))
+                    drawn.add(t)
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(counts)
+            ax.set_xticklabels([str(c) for c in counts])
+            ax.xaxis.set_minor_locator(ticker.NullLocator())
+            ax.set_xlim(counts[0] / 1.4, counts[-1] * 1.4)
+            ax.set_xlabel(xlabel)
+            if crowded:  # shaded from midway (log axis) between the last calm count and the first
+                start = (calm[-1] * crowded[0]) ** 0.5 if calm else counts[0] / 1.4
+                ax.axvspan(start, counts[-1] * 1.4, color="#999999", alpha=0.15, linewidth=0,
+                           label="oversubscribed: processes take turns on the CPUs")
+            _plain_log_y(ax, "aggregate throughput (GiB/s)")
+            ax.tick_params(labelleft=True)
+    # The legend beside the top row's last panel, where every chart keeps it, naming the
+    # transports of every panel (a Python pool may be in one direction only).
+    shown = set(legend_ax.get_legend_handles_labels()[1])
+    for t in tp.ordered(drawn - shown):
+        legend_ax.plot([], [], **_style(t))
+    _legend(legend_ax, _crowd_not_drawn(run, crowd))
+    _save(fig, directory, name)
     return True
 
 
-def _pairs_not_drawn(run: Run, sizes: Sequence[int], counts: Sequence[int]) -> List[str]:
-    """'<transport> <size> at 1, 2 pairs (skipped)' for each pairs benchmark without a value,
-    and the transports whose line would repeat another's (the noise-floor twin)."""
+def _crowd_not_drawn(run: Run, crowd: Crowd) -> List[str]:
+    """'<transport> <size> at 1, 2 pairs (skipped)' (after its workload when the crowd has
+    several) for each benchmark without a value, and the transports whose line would repeat
+    another's (the noise-floor twin)."""
     notes = []
-    for t in many_pairs.PAIRS.transports(run):
+    sizes = sorted({s for w in crowd.workloads for s in w.sizes(run)})
+    for t in crowd.transports(run):
         same = [s for s in sizes if tp.same_code_as(t, s)]
         if same:
             notes.append(f"{t} {_size_span(same, sizes)} (same code as "
                          f"{tp.same_code_as(t, same[0])})")
-        for size in sizes:
-            if size in same:
-                continue
-            bad = [(p, m) for p in counts for m in [run.get(many_pairs.PAIRS.at(p), t, size)]
-                   if m is not None and not m.ok]
-            if bad:
-                kinds = sorted({"skipped" if m.skipped else "error" for _p, m in bad})
-                notes.append(f"{t} {human_size(size)} at {', '.join(str(p) for p, _m in bad)} "
-                             f"pairs ({'/'.join(kinds)})")
+    for workload in crowd.workloads:
+        where = "" if len(crowd.workloads) == 1 else f"{workload.name} "
+        for t in workload.transports(run):
+            for size in workload.sizes(run):
+                if tp.same_code_as(t, size):
+                    continue
+                bad = [(c, m) for c in crowd.counts(run, workload)
+                       for m in [run.get(workload.at(c), t, size)] if m is not None and not m.ok]
+                if bad:
+                    kinds = sorted({"skipped" if m.skipped else "error" for _c, m in bad})
+                    notes.append(f"{where}{t} {human_size(size)} at "
+                                 f"{', '.join(str(c) for c, _m in bad)} {crowd.many} "
+                                 f"({'/'.join(kinds)})")
     return notes
+
+
+def remote_vs_local(run: Run, directory: str) -> bool:
+    """A peer on another host: throughput and the median round trip against message size, a
+    line per transport here (solid) and with the follower remote (dashed, same colour). False,
+    and no file, when the run has no remote.json."""
+    chosen = remote.transports(run)
+    if not chosen:
+        return False
+    where = f" at {remote.peer(run)}" if remote.peer(run) else ""
+    fig, axes = _figure(f"Local against remote: solid, both processes here; dashed, the follower "
+                        f"on another host{where} (pipebench-peer)", run, 2, 13, 5)
+    for ax, metric, label, scale in ((axes[0], an.THROUGHPUT, "throughput (GiB/s, higher is "
+                                      "better)", 1.0),
+                                     (axes[1], an.RTT_P50, "median round trip (µs, lower is "
+                                      "better)", 1e-3)):
+        ax.set_title(label.split(" (")[0])
+        sizes = sorted({s for t in chosen for s in remote.sizes(run, t)})
+        for t in chosen:
+            for source, linestyle, kind in ((run, "-", "local"), (run.remote, "--", "remote")):
+                ys = [an.value(source, metric, t, s) for s in sizes]
+                if any(y is not None for y in ys):
+                    ax.plot(sizes, [math.nan if y is None else y * scale for y in ys],
+                            **dict(_style(t), linestyle=linestyle, label=f"{t} {kind}"))
+        _size_axis(ax, sizes)
+        _plain_log_y(ax, label)
+    _legend(axes[1])
+    _save(fig, directory, "remote_vs_local")
+    return True
 
 
 # Name, title (for the report's captions), and the function that draws it, in report order.
@@ -679,6 +749,10 @@ CHARTS: List[Tuple[str, str, Callable[[Run, str], Optional[bool]]]] = [
     ("openloop_latency", "Open-loop latency against the offered rate", openloop_latency),
     ("pairs_throughput", "Many pairs at once: aggregate throughput against the number of pairs",
      pairs_throughput),
+    ("fan_throughput", "Worker pools: aggregate throughput against the number of workers",
+     fan_throughput),
+    ("remote_vs_local", "Local against remote: throughput and median round trip, the follower "
+     "here and on another host", remote_vs_local),
 ]
 
 

@@ -13,13 +13,11 @@ section, the failure list and the header's repetition count see one benchmark pe
 from __future__ import annotations
 
 import dataclasses
-import re
 import statistics
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import transports as tp
 from cells import Lines, marks, size_label, table
-from results import Measurement, Run
+from results import Measurement, Run, ScaledWorkload
 from units import fmt_ns, fmt_rate, human_size
 
 WORKLOAD = "openloop"
@@ -28,35 +26,6 @@ P99 = "lat_p99_ns"
 BOUNDS_NS = (100_000, 1_000_000)  # the p99 budgets the section answers for: 100 µs and 1 ms
 # Below this share of its offered rate a transport fell behind: its queue grew all run long.
 KEPT_UP = 0.95
-
-
-@dataclasses.dataclass(frozen=True)
-class ScaledWorkload:
-    """A workload run at several scales (this section's loads, the pairs section's pair
-    counts), each scale keyed by results.parse_name as a workload of its own: 'openloop@50%',
-    'pairs@4'. The questions every section of such a workload asks of the run."""
-    name: str
-    suffix: str = ""  # what follows the scale in the key: '%' for a load
-
-    def at(self, scale: int) -> str:
-        """The workload under which the measurements of one scale are keyed."""
-        return f"{self.name}@{scale}{self.suffix}"
-
-    def scale_of(self, workload: str) -> Optional[int]:
-        m = re.fullmatch(re.escape(f"{self.name}@") + r"(\d+)" + re.escape(self.suffix),
-                         workload)
-        return int(m.group(1)) if m else None
-
-    def scales(self, run: Run) -> List[int]:
-        """The scales measured in this run, lowest first."""
-        return sorted({scale for w, _t, _s in run.measurements
-                       for scale in [self.scale_of(w)] if scale is not None})
-
-    def transports(self, run: Run) -> List[str]:
-        return tp.ordered({t for w, t, _s in run.measurements if self.scale_of(w) is not None})
-
-    def sizes(self, run: Run) -> List[int]:
-        return sorted({s for w, _t, s in run.measurements if self.scale_of(w) is not None})
 
 
 OPENLOOP = ScaledWorkload(WORKLOAD, "%")

@@ -9,8 +9,8 @@ figures differ at all is decided by one rule (analysis.compare, stated at the to
 report): a gap the rule does not accept is written as a tie, never as a win or a gain.
 
 A section that is a concept of its own lives in a module of its own (large_messages.py,
-capacity.py, openloop.py, pairs.py), and every section writes a value, or its absence,
-through cells.py.
+capacity.py, openloop.py, pairs.py and pools.py (both on crowd.py), remote.py), and every
+section writes a value, or its absence, through cells.py.
 """
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ import analysis as an
 import capacity
 import openloop
 import pairs as many_pairs  # `pairs` names the Python like-for-like pairs below
+import pools
+import remote
 import transports as tp
 from capacity import capacity_section
 from cells import (CACHE_MARK, DISTURBED_MARK, SAME_CODE_MARK, SHORT_MARK, Lines, absent, cell,
@@ -610,7 +612,9 @@ def _python(run: Run, charts: Dict[str, str]) -> Lines:
     out += _pair_table(run, an.RTT_P50, an.python_pairs(run, an.RTT_P50), "Median round trip")
     out += [c for c in [_pair_claim(run, p) for p in pairs] + [_one_line_fix(run),
                                                               _pickling(run)] if c]
-    rest = [t for t in py if t not in {p.python for p in pairs} | {roles.python_pickling}]
+    # Those with a one-way stream of their own (not a pool's, which its own section reports).
+    rest = [t for t in py if t not in {p.python for p in pairs} | {roles.python_pickling}
+            and _has(run, t, an.THROUGHPUT.workload)]
     s = (_largest_common(run, an.THROUGHPUT, [roles.python_pipe])
          if _has(run, roles.python_pipe) else None)
     if rest and s is not None:
@@ -1021,6 +1025,8 @@ def render(run: Run, charts: Dict[str, str]) -> str:
     lines += _cpu(run, charts)
     lines += _python(run, charts)
     lines += many_pairs.section(run) + _chart(charts, "pairs_throughput")
+    lines += pools.section(run) + _chart(charts, "fan_throughput")
+    lines += remote.section(run) + _chart(charts, "remote_vs_local")
     lines += _machine(run)
     lines += _gaps(run)
     lines += _transports(run)

@@ -13,6 +13,10 @@ its `repetition_index`. What the charts and the report use for each benchmark:
   failure, classified (corruption, loss, other) by `failure_kind`. An error is never turned
   into a number, and a failed repetition is never dropped from the account.
 - the transport's configuration as the run recorded it: the rows' `label`.
+
+A run made with `./scripts/bench --remote-peer=HOST:PORT` also holds remote.json: the same
+benchmarks, by the same names, with the follower on another host. It is loaded as a run of its
+own (`Run.remote`), never merged into the local rows that share its names.
 """
 from __future__ import annotations
 
@@ -28,18 +32,21 @@ import transports as tp
 from units import human_size
 
 RESULT_FILES = ("pipebench.json", "python.json")
+REMOTE_FILE = "remote.json"  # the same benchmarks with the follower on another host
 
 WORKLOADS = ("throughput", "latency")
 
-_NAME = re.compile(r"^(?P<workload>[^/]+)/(?P<transport>[^/]+)/bytes:(?P<size>\d+)"
-                   r"(?:/(?P<scale>load|pairs):(?P<value>\d+))?(?:[/_].*)?$")
 # A workload run at several scales keeps each scale a benchmark of its own, under a workload
-# named for it: openloop/<t>/bytes:<N>/load:50 is keyed ("openloop@50%", t, N), and
-# pairs/<t>/bytes:<N>/pairs:4 ("pairs@4", t, N).
-_SCALE_TEXT = {"load": "{}%", "pairs": "{}"}
-# A scale the report has no section for yet (fanout and fanin's /workers:<W>): those rows are
-# left out, not merged into one measurement across their scales.
-_OTHER_SCALE = re.compile(r"^[^/]+/[^/]+/bytes:\d+(?:/(?:load|pairs):\d+)?/(?!load:|pairs:)"
+# named for it: openloop/<t>/bytes:<N>/load:50 is keyed ("openloop@50%", t, N),
+# pairs/<t>/bytes:<N>/pairs:4 ("pairs@4", t, N) and fanout/<t>/bytes:<N>/workers:2
+# ("fanout@2", t, N).
+_SCALE_TEXT = {"load": "{}%", "pairs": "{}", "workers": "{}"}
+_SCALES = "|".join(_SCALE_TEXT)
+_NAME = re.compile(r"^(?P<workload>[^/]+)/(?P<transport>[^/]+)/bytes:(?P<size>\d+)"
+                   rf"(?:/(?P<scale>{_SCALES}):(?P<value>\d+))?(?:[/_].*)?$")
+# A scale the report does not know: those rows are left out, not merged into one measurement
+# across their scales.
+_OTHER_SCALE = re.compile(rf"^[^/]+/[^/]+/bytes:\d+(?:/(?:{_SCALES}):\d+)?/(?!(?:{_SCALES}):)"
                           r"[a-z_]+:\d+")
 
 # Fields of a Google Benchmark row that are not counters.
@@ -199,6 +206,35 @@ def parse_name(name: str) -> Optional[Key]:
     return workload, m.group("transport"), int(m.group("size"))
 
 
+@dataclass(frozen=True)
+class ScaledWorkload:
+    """A workload run at several scales (the open loop's loads, the pair counts, the worker
+    counts), each scale keyed by parse_name as a workload of its own: 'openloop@50%',
+    'pairs@4', 'fanin@2'. The questions every section of such a workload asks of the run."""
+    name: str
+    suffix: str = ""  # what follows the scale in the key: '%' for a load
+
+    def at(self, scale: int) -> str:
+        """The workload under which the measurements of one scale are keyed."""
+        return f"{self.name}@{scale}{self.suffix}"
+
+    def scale_of(self, workload: str) -> Optional[int]:
+        m = re.fullmatch(re.escape(f"{self.name}@") + r"(\d+)" + re.escape(self.suffix),
+                         workload)
+        return int(m.group(1)) if m else None
+
+    def scales(self, run: "Run") -> List[int]:
+        """The scales measured in this run, lowest first."""
+        return sorted({scale for w, _t, _s in run.measurements
+                       for scale in [self.scale_of(w)] if scale is not None})
+
+    def transports(self, run: "Run") -> List[str]:
+        return tp.ordered({t for w, t, _s in run.measurements if self.scale_of(w) is not None})
+
+    def sizes(self, run: "Run") -> List[int]:
+        return sorted({s for w, _t, s in run.measurements if self.scale_of(w) is not None})
+
+
 def load_json(path: str) -> dict:
     """One Google Benchmark JSON file, with a message that names the file when it is unusable."""
     try:
@@ -259,6 +295,7 @@ class Run:
     context: Dict[str, object]  # host facts: pipebench.json's context, python.json's filling gaps
     measurements: Dict[Key, Measurement]
     duplicates: List[str]  # benchmarks found in more than one file (the first file's kept)
+    remote: Optional["Run"] = None  # remote.json: the same benchmarks, the follower elsewhere
 
     # -- lookups ---------------------------------------------------------------------------
     def get(self, workload: str, transport: str, size: int) -> Optional[Measurement]:
@@ -367,10 +404,19 @@ class Run:
 
 
 def load_run(directory: str) -> Run:
-    """Reads whichever of RESULT_FILES exist in `directory`; fails only if none does."""
+    """Reads whichever of RESULT_FILES exist in `directory`; fails only if none does. A
+    REMOTE_FILE beside them becomes the run's `remote`, a run of its own."""
     files = [f for f in RESULT_FILES if os.path.isfile(os.path.join(directory, f))]
     if not files:
         raise SystemExit(f"error: {directory} holds neither {' nor '.join(RESULT_FILES)}")
+    run = _load_files(directory, files)
+    if os.path.isfile(os.path.join(directory, REMOTE_FILE)):
+        run.remote = _load_files(directory, [REMOTE_FILE])
+    return run
+
+
+def _load_files(directory: str, files: List[str]) -> Run:
+    """One run from `files`: the first file's context wins, the others fill its gaps."""
     context: Dict[str, object] = {}
     measurements: Dict[Key, Measurement] = {}
     duplicates: List[str] = []

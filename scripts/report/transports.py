@@ -202,6 +202,9 @@ _CATALOGUE = [
               "#d6616b", "s", ":", 1.8, copies=TWO_COPIES),
     Transport(roles.python_pickling, PYTHON, "multiprocessing.Queue: pickles, a feeder thread "
               "writes a pipe", "#637939", "^", ":", 1.8, copies=TWO_COPIES),
+    Transport("py_pool", PYTHON, "multiprocessing.Pool(W).imap_unordered over bytes: the "
+              "worker pools (fanout, fanin) only; pickles each task and result", "#74c476", "h",
+              ":", 1.8, copies=TWO_COPIES),
     Transport("py_shared_memory", PYTHON, "multiprocessing.shared_memory ring + semaphores "
               "(receiver checks in place)", "#7b4173", "D", ":", 1.8, copies=ONE_COPY),
     Transport(roles.python_from_lead, PYTHON, "Python's multiprocessing with the tuned pipe "

@@ -169,7 +169,8 @@ if __name__ == "__main__":
 
 
 class ScaledBenchmarkNames(unittest.TestCase):
-    """results.parse_name keeps each scale of a workload apart: an open-loop load, a pair count."""
+    """results.parse_name keeps each scale of a workload apart: an open-loop load, a pair count,
+    a worker count."""
 
     def test_a_load_and_a_pair_count_name_their_own_workload(self):
         self.assertEqual(results.parse_name("openloop/tuned_pipe/bytes:64/load:50/manual_time"),
@@ -181,9 +182,14 @@ class ScaledBenchmarkNames(unittest.TestCase):
         self.assertEqual(openloop.load_of(results.parse_name(
             "openloop/shm_ring/bytes:64/load:90")[0]), 90)
 
-    def test_a_scale_with_no_report_section_yet_is_left_out(self):
+    def test_a_worker_count_names_its_own_workload(self):
         # fanout/fanin rows at W = 1, 2, 4 would otherwise merge into one measurement.
-        for name in ("fanout/py_pool/bytes:64/workers:2/manual_time",
-                     "fanin/tuned_pipe/bytes:4096/workers:4",
-                     "fanout/py_queue/bytes:64/workers:2/manual_time_median"):
+        self.assertEqual(results.parse_name("fanout/py_pool/bytes:64/workers:2/manual_time"),
+                         ("fanout@2", "py_pool", 64))
+        self.assertEqual(results.parse_name("fanin/tuned_pipe/bytes:4096/workers:4"),
+                         ("fanin@4", "tuned_pipe", 4096))
+
+    def test_a_scale_the_report_does_not_know_is_left_out(self):
+        for name in ("fanout/py_pool/bytes:64/threads:2/manual_time",
+                     "pairs/tuned_pipe/bytes:4096/pairs:2/hops:4"):
             self.assertIsNone(results.parse_name(name), name)

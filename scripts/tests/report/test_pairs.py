@@ -1,5 +1,5 @@
-"""The many-pairs section (scripts/report/pairs.py, its chart in charts.py), on the fixture run
-with pairs rows added (fixtures/pairs.json, written by fixtures/make_fixtures.py).
+"""The many-pairs section (scripts/report/pairs.py on crowd.py, its chart in charts.py), on the
+fixture run with pairs rows added (fixtures/pairs.json, written by fixtures/make_fixtures.py).
 
 The rows, aggregate GiB/s at 1, 2 and 4 pairs and the slowest pair's share at 2 and 4: at
 4 KiB tuned_pipe 1.0, 1.1, 1.2 (0.95, 0.9); control_twin 1.03, 1.12, 1.26 (0.95, 0.88);
@@ -116,11 +116,12 @@ class Measured(Section):
         self.assertIn("- `pairs@1/memcpy/4 KiB` skipped (3 of 3 repetitions): memcpy has no "
                       "second process to pace or to pair", gaps)
 
-    def test_the_section_leads_into_the_machine(self):
+    def test_the_section_leads_into_the_worker_pools(self):
+        # The crowd sections (crowd.py) stand together: pairs, then pools.
         headings = [line for line in self.report.splitlines() if line.startswith("## ")]
         at = next(i for i, h in enumerate(headings) if h.startswith("## " + HEADING))
         self.assertTrue(headings[at - 1].startswith("## Python, like for like"))
-        self.assertTrue(headings[at + 1].startswith("## Where the answer depends on the machine"))
+        self.assertTrue(headings[at + 1].startswith("## Worker pools"))
 
 
 def without_twin(name, data):

@@ -89,6 +89,7 @@ class RenderedSection(unittest.TestCase):
 
     longMessage = False
     heading = None  # how the section's title starts, e.g. "Large messages"
+    files = ("pipebench.json", "python.json")  # the fixture's files the run holds
 
     @classmethod
     def edit(cls, name, data):
@@ -102,7 +103,7 @@ class RenderedSection(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="pipebench-section-")
-        cls.loaded = results.load_run(make_run(cls.tmp, "run", cls.load_edit))
+        cls.loaded = results.load_run(make_run(cls.tmp, "run", cls.load_edit, cls.files))
         cls.report = report.render(cls.loaded, {})
         cls.section = section_of(cls.report, cls.heading)
 

@@ -28,20 +28,23 @@ except ImportError:  # a Python built without it: children then do not die with 
 class ProgressBoard:
     """Messages done by each process of a run, in memory shared across fork, so that the
     controller can tell a slow run from a stalled one without touching the data path. Slot i
-    is side i of a pair, or the hub (0) and the workers (1..W) of a worker pool, whose slots also
-    hold when each last handled a message (perf_counter: CLOCK_MONOTONIC, one clock for every
-    process), its CPU seconds, and a Pool worker's pid."""
+    is side i of a pair (side i of pair p in slot 2p + i when several pairs run at once), or the
+    hub (0) and the workers (1..W) of a worker pool, whose slots also hold when each last handled
+    a message (perf_counter: CLOCK_MONOTONIC, one clock for every process), its CPU seconds, and a
+    Pool worker's pid. A pair's leader slot also holds the open-loop schedule's start
+    (perf_counter_ns), which its follower reads."""
 
     def __init__(self, slots: int = len(SIDES)):
         self.slots = slots
-        self._map = mmap.mmap(-1, 8 * 4 * slots)  # anonymous and MAP_SHARED
+        self._map = mmap.mmap(-1, 8 * 5 * slots)  # anonymous and MAP_SHARED
         whole = memoryview(self._map)
-        self._views = [whole] + [whole[8 * slots * i:8 * slots * (i + 1)] for i in range(4)]
+        self._views = [whole] + [whole[8 * slots * i:8 * slots * (i + 1)] for i in range(5)]
         self._counts = self._views[1].cast("Q")
         self.done_at = self._views[2].cast("d")
         self.cpu_s = self._views[3].cast("d")
         self.pids = self._views[4].cast("Q")
-        self._views += [self._counts, self.done_at, self.cpu_s, self.pids]
+        self.started_at = self._views[5].cast("Q")
+        self._views += [self._counts, self.done_at, self.cpu_s, self.pids, self.started_at]
 
     def setter(self, side: int) -> Callable[[int], None]:
         return functools.partial(self._counts.__setitem__, side)
@@ -135,12 +138,13 @@ class PairLinks(ControlLinks):
 
 
 # Fault injection (the hidden --inject-fault flag, for the tests): at a message, a process dies
-# (exit status 3), is killed (SIGKILL), freezes, or corrupts the message it received, in every
-# run or only in the runs of one repetition (ACTION@N:R; R counts in the order they ran). In a
-# pair it strikes the follower; in a worker pool the first worker, except that corrupt@N in
-# fanin strikes the hub, which checks.
+# (exit status 3), is killed (SIGKILL), freezes, corrupts the message it received, or pauses
+# once for MS milliseconds (pause@N:MS, a receiver descheduled at a bad moment), in every run or
+# only in the runs of one repetition (ACTION@N:R, pause@N:MS:R; R counts in the order they ran).
+# In a pair it strikes the follower (with several pairs at once, the last pair's); in a worker
+# pool the first worker, except that corrupt@N in fanin strikes the hub, which checks.
 
-FAULT_ACTIONS = ("die", "kill", "stall", "corrupt")
+FAULT_ACTIONS = ("die", "kill", "stall", "corrupt", "pause")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,16 +152,21 @@ class Fault:
     action: str  # one of FAULT_ACTIONS
     at_message: int
     repetition: Optional[int] = None  # None: every repetition
+    pause_ms: int = 0  # pause's
 
     @staticmethod
     def parse(text: str) -> "Fault":
         action, _, where = text.partition("@")
-        at, _, repetition = where.partition(":")
-        if (action not in FAULT_ACTIONS or not at.isdigit()
-                or not (repetition.isdigit() or repetition == "")):
+        fields = where.split(":")
+        pause_ms = fields.pop(1) if action == "pause" and len(fields) > 1 else "0"
+        if (action not in FAULT_ACTIONS or len(fields) > 2
+                or not all(f.isdigit() for f in fields + [pause_ms])
+                or (action == "pause") != (int(pause_ms) > 0)):
             raise argparse.ArgumentTypeError("expected ACTION@N or ACTION@N:R, ACTION one of "
-                                             + ", ".join(FAULT_ACTIONS))
-        return Fault(action, int(at), int(repetition) if repetition else None)
+                                             + ", ".join(FAULT_ACTIONS[:-1])
+                                             + ", or pause@N:MS[:R]")
+        repetition = int(fields[1]) if len(fields) > 1 else None
+        return Fault(action, int(fields[0]), repetition, int(pause_ms))
 
     def strikes(self, repetition: int) -> bool:
         return self.repetition is None or self.repetition == repetition
@@ -166,7 +175,7 @@ class Fault:
 class FaultInjector:
     """Passes messages through unchanged, except the fault's at_message-th (from 0): there the
     process dies (exit status 3), is killed by SIGKILL, freezes until the controller kills it,
-    or gets a copy with its last byte flipped."""
+    gets a copy with its last byte flipped, or sleeps pause_ms before passing it on unchanged."""
 
     def __init__(self, fault: Fault):
         self._fault = fault
@@ -180,6 +189,10 @@ class FaultInjector:
                 os.kill(os.getpid(), signal.SIGKILL)
             if self._fault.action == "stall":
                 time.sleep(3600)  # frozen, until the controller kills it
+            if self._fault.action == "pause":
+                time.sleep(self._fault.pause_ms / 1000)
+                self._passed += 1
+                return message
             corrupted = bytearray(message)
             corrupted[-1] ^= 0xFF
             message = bytes(corrupted)
@@ -240,8 +253,9 @@ def live(control, name: str, controller_pid: int, work: Callable[[], RoleReport]
 
 def child_main(side: int, role: Role, transport: "Transport", links: PairLinks,
                board: ProgressBoard, pool: PayloadPool, count: int, settings: "Settings",
-               controller_pid: int) -> None:
-    """The life of a pair's child (forked, so its arguments are the controller's objects)."""
+               controller_pid: int, first_slot: int = 0) -> None:
+    """The life of a pair's child (forked, so its arguments are the controller's objects); the
+    pair's board slots start at `first_slot` (several pairs share one board)."""
     control, ack = links.for_child(side)
 
     def work() -> RoleReport:
@@ -249,7 +263,9 @@ def child_main(side: int, role: Role, transport: "Transport", links: PairLinks,
         channel = transport.open(side)
         if side == FOLLOWER and settings.fault:
             channel = FaultyChannel(channel, settings.fault)
-        context = RoleContext(control, ack, board.setter(side), settings.peer_binary)
+        context = RoleContext(control, ack, board.setter(first_slot + side), settings.peer_binary,
+                              board.started_at[first_slot:first_slot + 1],
+                              settings.send_interval_ns)
         report = role.body(channel, context, pool, count)
         report.pipe_capacity = channel.pipe_capacity()  # after the run: a C++ sender grows it
         channel.close()

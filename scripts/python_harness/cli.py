@@ -1,7 +1,8 @@
 """The command line of scripts/python_baselines.
 
 Usage: python_baselines [--quick] --out FILE [--sizes 64,4K,1M] [--transports py_pipe,...]
-                        [--workloads throughput,latency,fanout,fanin] [--workers 1,2,4]
+                        [--workloads throughput,latency,openloop,pairs,fanout,fanin]
+                        [--loads 10,50,90] [--pairs 1,2,4] [--workers 1,2,4]
                         [--min-time SEC] [--repetitions N]
                         [--seed N] [--cpus L,F|none] [--stall-timeout SEC] [--peer-binary PATH]
                         [--benchmark_filter REGEX] [--list]
@@ -20,13 +21,14 @@ from .child import Fault
 from .cpp_peer import DEFAULT_PEER_BINARY
 from .output import console_header, context, say, write_atomically
 from .fan_workloads import FAN_WORKLOADS
-from .settings import (DEFAULT_MIN_TIME, DEFAULT_SIZES, DEFAULT_STALL_TIMEOUT, DEFAULT_WORKERS,
-                       MAX_WORKERS, QUICK_MIN_TIME, QUICK_SIZES, Settings)
+from .settings import (DEFAULT_LOADS, DEFAULT_MIN_TIME, DEFAULT_PAIRS, DEFAULT_SIZES,
+                       DEFAULT_STALL_TIMEOUT, DEFAULT_WORKERS, MAX_PAIRS, MAX_WORKERS,
+                       QUICK_MIN_TIME, QUICK_SIZES, Settings)
 from .sweep import Benchmark, run_sweep
 from .transport_registry import FAN_TRANSPORTS, TRANSPORTS, all_ids
-from .workloads import WORKLOADS
+from .workloads import DEFAULT_WORKLOADS, OPENLOOP, PAIRS, WORKLOADS
 
-ALL_WORKLOADS = list(WORKLOADS) + list(FAN_WORKLOADS)
+ALL_WORKLOADS = list(WORKLOADS) + [PAIRS] + list(FAN_WORKLOADS)
 
 PROGRAM = "python_baselines"
 
@@ -39,12 +41,19 @@ def parse_sizes(text: str) -> List[int]:
     return [parse_size(part) for part in parse_list(text)]
 
 
-def parse_workers(text: str) -> List[int]:
-    parts = parse_list(text)
-    if not parts or not all(p.isdigit() and 1 <= int(p) <= MAX_WORKERS for p in parts):
-        raise argparse.ArgumentTypeError(f"expected worker counts from 1 to {MAX_WORKERS}, "
-                                         "e.g. 1,2,4")
-    return [int(p) for p in parts]
+def counts_from(what: str, highest: int):
+    """A parser of a list of whole numbers from 1 to `highest`, e.g. 1,2,4."""
+    def parse(text: str) -> List[int]:
+        parts = parse_list(text)
+        if not parts or not all(p.isdigit() and 1 <= int(p) <= highest for p in parts):
+            raise argparse.ArgumentTypeError(f"expected {what} from 1 to {highest}, e.g. 1,2,4")
+        return [int(p) for p in parts]
+    return parse
+
+
+parse_workers = counts_from("worker counts", MAX_WORKERS)
+parse_pairs = counts_from("pair counts", MAX_PAIRS)
+parse_loads = counts_from("loads in percent of the peak", 100)
 
 
 def default_cpus() -> Tuple[int, int]:
@@ -78,9 +87,15 @@ def parse_arguments(argv: List[str]) -> argparse.Namespace:
                         help=f"default all: {','.join(all_ids())} (py_pool: fanout and fanin "
                              "only)")
     parser.add_argument("--workloads", type=parse_list, metavar="throughput,latency",
-                        default=list(WORKLOADS),
-                        help=f"of {','.join(ALL_WORKLOADS)} (default {','.join(WORKLOADS)}: "
-                             "fanout and fanin run only when named)")
+                        default=list(DEFAULT_WORKLOADS),
+                        help=f"of {','.join(ALL_WORKLOADS)} (default "
+                             f"{','.join(DEFAULT_WORKLOADS)}: the others run only when named)")
+    parser.add_argument("--loads", type=parse_loads, default=DEFAULT_LOADS, metavar="10,50,90",
+                        help="openloop: the offered rates, in percent of each transport's peak "
+                             f"(default {','.join(map(str, DEFAULT_LOADS))})")
+    parser.add_argument("--pairs", type=parse_pairs, default=DEFAULT_PAIRS, metavar="1,2,4",
+                        help="pairs: how many pairs at once (default "
+                             f"{','.join(map(str, DEFAULT_PAIRS))})")
     parser.add_argument("--workers", type=parse_workers, default=DEFAULT_WORKERS,
                         metavar="1,2,4", help="fanout, fanin: how many workers (default "
                         f"{','.join(map(str, DEFAULT_WORKERS))})")
@@ -125,17 +140,18 @@ def parse_arguments(argv: List[str]) -> argparse.Namespace:
 
 
 def plan(args: argparse.Namespace) -> List[Benchmark]:
-    """In pipebench's order (workload, then transport, then size, then workers): the order of
-    the JSON; the runs themselves are shuffled (sweep.schedule()). A transport has rows only in
-    the workloads it has a form for (py_pool: fanout and fanin)."""
+    """In pipebench's order (workload, then transport, then size, then workers, pairs or load):
+    the order of the JSON; the runs themselves are shuffled (sweep.schedule()). A transport has
+    rows only in the workloads it has a form for (py_pool: fanout and fanin)."""
     sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    scales = {OPENLOOP: args.loads, PAIRS: args.pairs,
+              **{workload: args.workers for workload in FAN_WORKLOADS}}
     benchmarks = []
     for workload in args.workloads:
-        fan = workload in FAN_WORKLOADS
-        registry = FAN_TRANSPORTS if fan else TRANSPORTS
+        registry = FAN_TRANSPORTS if workload in FAN_WORKLOADS else TRANSPORTS
         ids = [t for t in (args.transports or all_ids()) if t in registry]
-        benchmarks += [Benchmark(workload, registry[t], s, w) for t in ids for s in sizes
-                       for w in (args.workers if fan else [0])]
+        benchmarks += [Benchmark(workload, registry[t], s, scale) for t in ids for s in sizes
+                       for scale in scales.get(workload, [0])]
     chosen = args.benchmark_filter
     return [b for b in benchmarks if chosen is None or chosen.search(b.name)]
 

@@ -60,6 +60,12 @@ class FromTunedPipeTransport(PipeTransport):
         return None
 
     @classmethod
+    def cannot_run(cls, workload: str) -> Optional[str]:
+        if workload not in CPP_LEADERS and workload != "pairs":  # pairs runs throughput's roles
+            return f"pipebench_python_peer has no {workload} leader (throughput and latency only)"
+        return None
+
+    @classmethod
     def roles(cls, workload: str) -> Tuple[Role, Role]:
         return CPP_LEADERS[workload], WORKLOADS[workload][FOLLOWER]
 

@@ -36,6 +36,10 @@ class FanTransport:
     def unavailable(cls, settings: "Settings") -> Optional[str]:
         return None
 
+    @classmethod
+    def cannot_run(cls, workload: str) -> Optional[str]:
+        return None
+
     def __init__(self, ctx, pool: PayloadPool, workload: str, workers: int, count: int):
         self.workload = workload
         self.workers = workers

@@ -27,6 +27,7 @@ from .child import (ControlLinks, FaultInjector, LockedConnection, ProgressBoard
                     live)
 from .errors import how_it_ended
 from .payload import MessageMismatch, PayloadPool
+from .stats import slowest_share
 from .workloads import Role, RoleContext, RoleReport, cpu_seconds
 
 if TYPE_CHECKING:
@@ -87,9 +88,8 @@ def slowest_worker_share(counts: Sequence[int], done_at: Sequence[float],
     """The slowest worker's rate over the workers' mean rate (1 = perfectly even). A worker's
     rate is the messages it handled over its own busy time: from go (the hub's clock start) to
     the moment it finished its last message. A worker that handled none has rate 0."""
-    rates = [n / (t - started) if n and t > started else 0.0 for n, t in zip(counts, done_at)]
-    mean = sum(rates) / len(rates)
-    return min(rates) / mean if mean else 0.0
+    return slowest_share([n / (t - started) if n and t > started else 0.0
+                          for n, t in zip(counts, done_at)])
 
 
 def with_fault(receive: Callable[[], Any], inject: Optional[FaultInjector]) -> Callable[[], Any]:

@@ -22,10 +22,15 @@ NON_COUNTER_KEYS = {"name", "family_index", "per_family_instance_index", "run_na
                     "label"}
 
 
-def benchmark_name(workload: str, transport_id: str, size: int, workers: int = 0) -> str:
-    """`<workload>/<transport>/bytes:<N>[/workers:<W>]/manual_time`, W for a worker pool."""
-    scale = f"/workers:{workers}" if workers else ""
-    return f"{workload}/{transport_id}/bytes:{size}{scale}/manual_time"
+# The name's last argument, by workload (as harness/src/workloads.cpp's benchmark_name).
+SCALE_NAMES = {"fanout": "workers", "fanin": "workers", "pairs": "pairs", "openloop": "load"}
+
+
+def benchmark_name(workload: str, transport_id: str, size: int, scale: int = 0) -> str:
+    """`<workload>/<transport>/bytes:<N>[/<scale>:<S>]/manual_time`: /workers:<W> for a worker
+    pool, /pairs:<P> for several pairs, /load:<percent of the peak> for the open loop."""
+    suffix = f"/{SCALE_NAMES[workload]}:{scale}" if scale else ""
+    return f"{workload}/{transport_id}/bytes:{size}{suffix}/manual_time"
 
 
 def row_header(name: str, family_index: int, repetitions: int) -> dict:
@@ -36,7 +41,9 @@ def row_header(name: str, family_index: int, repetitions: int) -> dict:
 
 def counters(workload: str, size: int, iterations: int,
              result: "RunResult") -> Dict[str, float]:
-    values = {"items_per_second": iterations / result.seconds,  # messages, or round trips
+    """The row's counters, named and chosen as harness/src/repetition_runner.cpp's: `iterations`
+    is messages (all pairs' for pairs) or round trips."""
+    values = {"items_per_second": iterations / result.seconds,
               "cpu_s_per_GiB": result.cpu_seconds_per_gib(), "verified": 1.0,
               "messages": float(iterations), "pool_bytes": float(result.pool_bytes),
               "steal_pct": result.steal_pct, "loadavg_1m": result.loadavg_1m}
@@ -44,9 +51,17 @@ def counters(workload: str, size: int, iterations: int,
         values["pipe_capacity"] = float(result.pipe_capacity)
     if result.slowest_worker_share is not None:
         values["slowest_worker_share"] = result.slowest_worker_share
+    if result.slowest_pair_share is not None:
+        values["slowest_pair_share"] = result.slowest_pair_share
     if workload == "latency":
         values.update(result.latency or {})
-    else:  # throughput, and a worker pool's aggregate
+    elif workload == "openloop":
+        # The sender spins up to each due time: its CPU is the pacing, not the transport.
+        del values["cpu_s_per_GiB"]
+        values.update(result.latency or {})
+        values.update(result.open_loop or {})
+        values["achieved_msgs_per_s"] = values["items_per_second"]
+    else:  # throughput, pairs, and a worker pool's aggregate
         values["bytes_per_second"] = iterations * size / result.seconds
     return dict(sorted(values.items()))  # Google Benchmark writes counters in name order
 

@@ -1,9 +1,9 @@
-"""Round-trip percentiles, as harness/src/latency_stats.cpp computes them."""
+"""Latency percentiles, as harness/src/latency_stats.cpp computes them: of round trips (latency,
+`rtt_*`) or of one-way delays from each message's intended send time (openloop, `lat_*`)."""
 import math
 from typing import Dict, Sequence
 
-PERCENTILES = (("rtt_p50_ns", 50.0), ("rtt_p90_ns", 90.0), ("rtt_p99_ns", 99.0),
-               ("rtt_p999_ns", 99.9))
+PERCENTILES = (("p50_ns", 50.0), ("p90_ns", 90.0), ("p99_ns", 99.0), ("p999_ns", 99.9))
 
 
 def percentile(sorted_samples: Sequence[int], percent: float) -> int:
@@ -14,11 +14,19 @@ def percentile(sorted_samples: Sequence[int], percent: float) -> int:
     return sorted_samples[rank - 1]
 
 
-def summarise(samples: Sequence[int]) -> Dict[str, float]:
-    """The rows' rtt_* counters of `samples` (nanoseconds); empty for no samples."""
+def summarise(samples: Sequence[int], prefix: str = "rtt_") -> Dict[str, float]:
+    """The rows' `prefix`p50_ns ... `prefix`max_ns counters of `samples` (nanoseconds); empty
+    for no samples."""
     if not samples:
         return {}
     ordered = sorted(samples)
-    summary = {key: float(percentile(ordered, p)) for key, p in PERCENTILES}
-    summary["rtt_max_ns"] = float(ordered[-1])
+    summary = {prefix + key: float(percentile(ordered, p)) for key, p in PERCENTILES}
+    summary[prefix + "max_ns"] = float(ordered[-1])
     return summary
+
+
+def slowest_share(rates: Sequence[float]) -> float:
+    """The slowest of `rates` over their mean (1: all alike; 0 when there is none): a worker
+    pool's slowest_worker_share and several pairs' slowest_pair_share."""
+    mean = sum(rates) / len(rates) if rates else 0.0
+    return min(rates) / mean if mean else 0.0

@@ -1,7 +1,8 @@
 """The controller's side of a run (as harness/src/peer_process.cpp): forks the processes (a
-pair's leader and follower, or a worker pool's hub and workers), says go once all are ready,
-and watches them without ever blocking on the data path: a child that dies, fails or makes no
-progress ends the run with an error naming it."""
+pair's leader and follower, several pairs' (harness/src/pair_group.hpp), or a worker pool's hub
+and workers), says go once all are ready, and watches them without ever blocking on the data
+path: a child that dies, fails or makes no progress ends the run with an error naming it (and
+its pair), every process of the run killed."""
 import dataclasses
 import multiprocessing
 import multiprocessing.connection
@@ -15,8 +16,9 @@ from .errors import describe_exception, how_it_ended
 from .fan_workloads import FANOUT, exactly_once_error, fan_child_main, slowest_worker_share
 from .host import cpu_ticks, load_average_1m, steal_percent
 from .settings import READY_LIMIT
+from .stats import slowest_share
 from .payload import PayloadPool
-from .workloads import FOLLOWER, LEADER, SIDES, RoleReport
+from .workloads import FOLLOWER, LEADER, OPENLOOP, SIDES, THROUGHPUT, RoleReport
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -34,6 +36,7 @@ class Child:
     process: multiprocessing.process.BaseProcess
     control: multiprocessing.connection.Connection
     board: ProgressBoard
+    group: str = ""  # "pair 2 of 4: " when several pairs run at once, for every error
     ready: bool = False
     report: Optional[RoleReport] = None
     failure: Optional[str] = None  # what the child said went wrong
@@ -43,7 +46,7 @@ class Child:
         return self.report is not None or self.failure is not None or self.died
 
     def where(self) -> str:
-        return f"{self.name} at message {self.board.get(self.side)}"
+        return f"{self.group}{self.name} at message {self.board.get(self.side)}"
 
     def death(self) -> str:
         return f"{self.where()}: the {self.name} process died " \
@@ -63,7 +66,7 @@ def take_message(child: Child) -> None:
     elif kind == "report":
         child.report = payload[0]
     else:
-        child.failure = payload[0]
+        child.failure = child.group + payload[0]
 
 
 def take_events(children: List[Child], timeout: float) -> bool:
@@ -126,6 +129,9 @@ class RunResult:
     loadavg_1m: float = -1.0
     label: Optional[str] = None  # the transport's description, once it was set up
     slowest_worker_share: Optional[float] = None  # a worker pool's
+    slowest_pair_share: Optional[float] = None  # several pairs'
+    # openloop's plan: peak_msgs_per_s, load_pct, offered_msgs_per_s (set by the sweep)
+    open_loop: Optional[Dict[str, float]] = None
     error: Optional[str] = None
 
     def cpu_seconds_per_gib(self) -> float:
@@ -134,16 +140,18 @@ class RunResult:
 
 def start_children(children: List[Child], transport: "Transport", workload: str,
                    links: PairLinks, board: ProgressBoard, pool: PayloadPool, count: int,
-                   settings: "Settings") -> None:
+                   settings: "Settings", first_slot: int = 0, group: str = "") -> None:
     """Forks the leader and the follower, appending each to `children` as soon as it exists
-    (so that the caller can kill it whatever happens next)."""
+    (so that the caller can kill it whatever happens next). Their board slots start at
+    `first_slot`; `group` prefixes their errors (which of several pairs)."""
     ctx = multiprocessing.get_context("fork")
     for side, role in zip(SIDES, type(transport).roles(workload)):
         process = ctx.Process(target=child_main, name=role.name, daemon=True,
                               args=(side, role, transport, links, board, pool, count, settings,
-                                    os.getpid()))
+                                    os.getpid(), first_slot))
         process.start()
-        children.append(Child(side, role.name, process, links.controller_end(side), board))
+        children.append(Child(first_slot + side, role.name, process, links.controller_end(side),
+                              board, group))
     links.drop_child_ends()
     transport.close()  # both sides exist: the controller's copies would hide a dead peer
 
@@ -225,11 +233,82 @@ def combine(workload: str, count: int, pool: PayloadPool, leader: RoleReport,
     result = RunResult(seconds=leader.elapsed_s, cpu_seconds=leader.cpu_s + follower.cpu_s,
                        messages=follower.messages_checked,
                        bytes_checked=leader.bytes_checked + follower.bytes_checked,
-                       latency=leader.latency, pool_bytes=pool.pool_bytes,
+                       # The side that timed the messages: the pinger its round trips, the
+                       # open-loop receiver each message's delay.
+                       latency=follower.latency if workload == OPENLOOP else leader.latency,
+                       pool_bytes=pool.pool_bytes,
                        pipe_capacity=follower.pipe_capacity)
     expected_bytes = count * pool.message_size * (2 if workload == "latency" else 1)
     if result.messages != count or result.bytes_checked != expected_bytes:
         result.error = f"only {result.bytes_checked} of {expected_bytes} bytes were checked"
+    return result
+
+
+def run_pairs(transport_class: type, pool: PayloadPool, count: int, pairs: int,
+              settings: "Settings") -> RunResult:
+    """One measurement run of the pairs workload: `pairs` independent throughput pairs of
+    `count` messages each, every pair with its own transport, two processes and ack pipe, all
+    supervised together and started on one go (as harness/src/pair_group.hpp, without its
+    sub-controllers: this controller watches all 2P processes itself). Pair p's transport is
+    made just before its processes are forked and dropped here just after, so that no pair's
+    processes hold another pair's ends (a dead peer still reads as one). A pair that fails ends
+    the run, every process killed, the error naming the pair. The fault, if any, strikes the
+    last pair's follower."""
+    ctx = multiprocessing.get_context("fork")
+    board = ProgressBoard(2 * pairs)
+    roles = transport_class.roles(THROUGHPUT)
+    names = [f"pair {p + 1} {role.name}" for p in range(pairs) for role in roles]
+    made: List[Tuple["Transport", PairLinks]] = []
+    failures: List[str] = []
+
+    def start(children: List[Child]) -> None:
+        for p in range(pairs):
+            group = f"pair {p + 1} of {pairs}: "
+            try:
+                transport = transport_class(ctx, pool)
+            except Exception as error:
+                failures.append(f"{group}setting up {transport_class.id}: "
+                                f"{describe_exception(error)}")
+                # run_children kills what was started; the row says this, not its wrapper.
+                raise OSError(failures[-1]) from error
+            made.append((transport, PairLinks(ctx)))
+            struck = settings if p == pairs - 1 else dataclasses.replace(settings, fault=None)
+            start_children(children, transport, THROUGHPUT, made[-1][1], board, pool, count,
+                           struck, first_slot=2 * p, group=group)
+
+    try:
+        error, steal_pct, loadavg_1m, reports = run_children(start, board, names, settings)
+    finally:
+        for transport, links in made:
+            transport.close()
+            links.close()
+        board.close()
+    label = made[0][0].label(None) if made else None
+    if error:
+        return RunResult(error=failures[0] if failures else error, label=label)
+    return combine_pairs(count, pool, reports, made[0][0], steal_pct, loadavg_1m)
+
+
+def combine_pairs(count: int, pool: PayloadPool, reports: List[Optional[RoleReport]],
+                  transport: "Transport", steal_pct: float, loadavg_1m: float) -> RunResult:
+    """The pairs' figures added up over the slowest pair's timed phase (as harness/src's
+    run_pairs), each pair's checked as a pair alone is; slowest_pair_share is the slowest pair's
+    throughput over the pairs' mean."""
+    each = [combine(THROUGHPUT, count, pool, reports[i], reports[i + 1])
+            for i in range(0, len(reports), 2)]
+    result = RunResult(seconds=max(r.seconds for r in each),
+                       cpu_seconds=sum(r.cpu_seconds for r in each),
+                       messages=sum(r.messages for r in each),
+                       bytes_checked=sum(r.bytes_checked for r in each),
+                       pool_bytes=pool.pool_bytes, pipe_capacity=each[0].pipe_capacity,
+                       steal_pct=steal_pct, loadavg_1m=loadavg_1m)
+    result.slowest_pair_share = slowest_share([r.bytes_checked / r.seconds for r in each])
+    broken = [(p, r.error) for p, r in enumerate(each) if r.error]
+    if broken:
+        result.error = f"pair {broken[0][0] + 1} of {len(each)}: {broken[0][1]}"
+    pairs = len(each)
+    result.label = (f"{transport.label(result.pipe_capacity)}; {pairs} pair"
+                    f"{'s' if pairs > 1 else ''} at once, each its own transport and processes")
     return result
 
 

@@ -47,6 +47,11 @@ class Transport:
         return None
 
     @classmethod
+    def cannot_run(cls, workload: str) -> Optional[str]:
+        """Why this transport has no form for `workload`, or None."""
+        return None
+
+    @classmethod
     def roles(cls, workload: str) -> Tuple[Role, Role]:
         """What the leader and the follower run: the workload's Python roles, unless one side
         is another program (py_from_tuned_pipe)."""

@@ -2,6 +2,7 @@
 expected shapes, and a way to run the script and read its JSON."""
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -55,6 +56,38 @@ def run_script(*args, timeout=120):
         if leftovers:
             raise AssertionError(f"temporary files left behind: {leftovers}")
     return done.returncode, document, done.stderr, took
+
+
+def processes_running(marker: str):
+    """The live processes (not zombies) whose command line holds the script and `marker`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().decode(errors="replace").split("\0")
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if SCRIPT in " ".join(command) and marker in command and state != "Z":
+            found.append(int(pid))
+    return found
+
+
+def processes_left(marker: str, within: float = 10.0):
+    """processes_running(marker) once none are, or `within` seconds have passed (SIGKILL is
+    delivered, not awaited)."""
+    deadline = time.monotonic() + within
+    while processes_running(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return processes_running(marker)
+
+
+def run_marked(*args):
+    """run_script with a seed of its own, by which its processes can be found afterwards."""
+    seed = str(random.randrange(10**9, 10**10))
+    status, document, stderr, _ = run_script("--seed", seed, *args)
+    return status, document, stderr, seed
 
 
 def run_script_to(out):

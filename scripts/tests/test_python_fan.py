@@ -2,13 +2,11 @@
 (multiprocessing.Pool) and py_queue (one multiprocessing.Queue and W processes): verified rows
 with their counters, a corrupted message caught, a killed or frozen worker failing its run with
 an error row and leaving no process behind; and their parts, without processes."""
-import os
-import random
 import re
-import time
 import unittest
 
-from python_harness_testing import SCRIPT, THROUGHPUT_COUNTERS, pool_bytes, run_script
+from python_harness_testing import (THROUGHPUT_COUNTERS, pool_bytes, processes_left, run_marked,
+                                    run_script)
 
 from python_harness import cli, fan_workloads, output
 from python_harness.child import Fault, FaultInjector
@@ -17,29 +15,6 @@ from python_harness.payload import MessageMismatch, PayloadPool
 FAN_NAME = re.compile(r"^(fanout|fanin)/(py_pool|py_queue)/bytes:(\d+)/workers:(\d+)/manual_time$")
 FAN_COUNTERS = THROUGHPUT_COUNTERS | {"slowest_worker_share"}
 BOTH = ("--workloads", "fanout,fanin", "--transports", "py_pool,py_queue")
-
-
-def processes_running(marker: str):
-    """The live processes (not zombies) whose command line holds the script and `marker`."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                command = f.read().decode(errors="replace").split("\0")
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if SCRIPT in " ".join(command) and marker in command and state != "Z":
-            found.append(int(pid))
-    return found
-
-
-def run_marked(*args):
-    """run_script with a seed of its own, by which its processes can be found afterwards."""
-    seed = str(random.randrange(10**9, 10**10))
-    status, document, stderr, _ = run_script("--seed", seed, *args)
-    return status, document, stderr, seed
 
 
 class FanSweepTest(unittest.TestCase):
@@ -99,10 +74,7 @@ class FanFailureTest(unittest.TestCase):
             *BOTH, "--sizes", "64", "--workers", "2", "--min-time", "0.2",
             "--inject-fault", fault, *args)
         self.assertEqual(status, 0, stderr)
-        deadline = time.monotonic() + 10
-        while processes_running(seed) and time.monotonic() < deadline:
-            time.sleep(0.1)  # SIGKILL is delivered, not awaited
-        self.assertEqual(processes_running(seed), [])
+        self.assertEqual(processes_left(seed), [])
         rows = document["benchmarks"]
         self.assertEqual(len(rows), 4, stderr)  # both workloads, both transports: it went on
         for row in rows:
@@ -142,10 +114,7 @@ class FanFailureTest(unittest.TestCase):
         self.assertRegex(row["error_message"],
                          r"^stalled: no progress for 1 s \(producer at message \d+, "
                          r"pool worker 1 at message 2, pool worker 2 at message \d+\)$")
-        deadline = time.monotonic() + 10
-        while processes_running(seed) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        self.assertEqual(processes_running(seed), [])
+        self.assertEqual(processes_left(seed), [])
 
 
 class FanPartsTest(unittest.TestCase):

@@ -22,6 +22,7 @@
 #include <zmq.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -254,11 +255,26 @@ class zmq_worker final : public Channel {
         socket_(std::move(socket)),
         index_(static_cast<std::uint32_t>(index)) {}
 
+  // fanin: messages still queued when a PUSH socket closes are dropped once the linger runs out
+  // (zmq_linger_ms), and a hub slower than that (1 MiB messages under ThreadSanitizer) lost a
+  // worker's last messages and its end. So a worker that has sent its whole stream keeps its
+  // socket until the hub has gone: the hub goes once it has every end (or dies), and then there
+  // is nothing left to deliver. A worker that failed mid-stream does not wait: the hub must see
+  // it go.
+  ~zmq_worker() override {
+    if (!sent_end_) return;
+    pollfd hub_gone{hub_.watch_fd(), POLLIN, 0};
+    while (::poll(&hub_gone, 1, -1) < 0 && errno == EINTR) {
+    }
+    socket_.set(zmq::sockopt::linger, 0);
+  }
+
   void send(std::span<const std::byte> message) override {
     const zmq::const_buffer buffer(message.data(), message.size());
     while (!retry_interrupted([&] { return socket_.send(buffer, zmq::send_flags::dontwait); })) {
       if (!wait(ZMQ_POLLOUT, -1)) throw std::runtime_error("peer closed");
     }
+    sent_end_ = message.empty();
   }
 
   std::span<const std::byte> receive(std::span<std::byte>) override {
@@ -306,6 +322,7 @@ class zmq_worker final : public Channel {
   zmq::socket_t socket_;
   std::uint32_t index_;
   zmq::message_t last_;
+  bool sent_end_ = false;  // fanin: the whole stream is in ZeroMQ's hands
 };
 
 class zmq_pool final : public FanTransport {
